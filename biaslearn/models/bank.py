@@ -1,0 +1,146 @@
+"""A bias bank: one network with frozen weights, many named bias vectors (one per task).
+
+`bank.store("fmnist")` copies the network's current biases (every parameter of role bias,
+readout_bias or initial_state); `bank.use("fmnist")` writes them back. Saved as safetensors (no
+pickle) together with the frozen weights and their SHA-256, so a file is complete on its own and
+can never be applied to a network with other weights."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from biaslearn import atomic
+from biaslearn.errors import BiaslearnError
+from biaslearn.models.roles import parameter_roles
+
+FORMAT = "biaslearn-bias-bank/1"
+BANK_ROLES = ("bias", "readout_bias", "initial_state")
+
+
+def bank_parameter_names(model: nn.Module) -> list[str]:
+    roles = parameter_roles(model)
+    ids = {id(p) for role in BANK_ROLES for p in roles[role]}
+    return [name for name, p in model.named_parameters() if id(p) in ids]
+
+
+def frozen_tensors(model: nn.Module) -> dict[str, torch.Tensor]:
+    """Every parameter and buffer that is not a bank entry, by state-dict name."""
+    banked = set(bank_parameter_names(model))
+    return {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items() if k not in banked}
+
+
+def tensors_checksum(tensors: dict[str, torch.Tensor]) -> str:
+    h = hashlib.sha256()
+    for name in sorted(tensors):
+        t = tensors[name].detach().cpu().contiguous()
+        h.update(f"{name}:{t.dtype}:{tuple(t.shape)};".encode())
+        h.update(t.view(torch.uint8).numpy().tobytes() if t.numel() else b"")
+    return h.hexdigest()
+
+
+class BiasBank:
+    """Named bias vectors for one network. `bank.names()`, `store`, `use`, `save`, `BiasBank.load`."""
+
+    def __init__(self, model: nn.Module):
+        self.model = model
+        self.entries: dict[str, dict[str, torch.Tensor]] = {}
+        self.checksum = tensors_checksum(frozen_tensors(model))
+
+    def names(self) -> list[str]:
+        return list(self.entries)
+
+    def _check_weights(self) -> None:
+        now = tensors_checksum(frozen_tensors(self.model))
+        if now != self.checksum:
+            raise BiaslearnError(
+                "bias bank: the network's frozen weights changed since the bank was made "
+                f"(sha256 {self.checksum[:12]} -> {now[:12]}); biases are only meaningful with their weights"
+            )
+
+    def store(self, name: str) -> None:
+        if not isinstance(name, str) or not name or "/" in name:
+            raise BiaslearnError(f"bias bank: task name must be a non-empty string without '/', got {name!r}")
+        self._check_weights()
+        params = dict(self.model.named_parameters())
+        self.entries[name] = {k: params[k].detach().clone() for k in bank_parameter_names(self.model)}
+
+    def use(self, name: str) -> nn.Module:
+        """Load the biases stored under `name` into the network (in place); returns the network."""
+        if name not in self.entries:
+            raise BiaslearnError(f"bias bank: no task {name!r}; stored: {', '.join(self.entries) or '(none)'}")
+        self._check_weights()
+        params = dict(self.model.named_parameters())
+        with torch.no_grad():
+            for k, v in self.entries[name].items():
+                params[k].copy_(v)
+        return self.model
+
+    def save(self, path: str | Path) -> Path:
+        from safetensors.torch import save_file
+
+        tensors = {f"weights/{k}": v for k, v in frozen_tensors(self.model).items()}
+        for task, entry in self.entries.items():
+            tensors.update({f"bank/{task}/{k}": v.contiguous() for k, v in entry.items()})
+        spec = getattr(self.model, "spec", None)
+        metadata = {
+            "format": FORMAT,
+            "checksum": self.checksum,
+            "tasks": json.dumps(self.names()),
+            "model": type(self.model).__name__,
+            "spec": json.dumps(spec.__dict__ if spec is not None else None, default=list),
+        }
+        return atomic.write_with(path, lambda tmp: save_file(tensors, tmp, metadata=metadata))
+
+    @classmethod
+    def load(cls, path: str | Path, model: nn.Module | None = None) -> "BiasBank":
+        """Read a bank. With `model`, its weights must be the bank's (else an error); without,
+        a FeedForward is rebuilt from the saved spec and loaded with the saved weights."""
+        from safetensors import safe_open
+
+        path = Path(path)
+        if not path.exists():
+            raise BiaslearnError(f"bias bank {path}: file not found")
+        try:
+            with safe_open(str(path), framework="pt") as fh:
+                metadata = fh.metadata() or {}
+                tensors = {k: fh.get_tensor(k) for k in fh.keys()}
+        except Exception as exc:
+            raise BiaslearnError(f"bias bank {path}: not a readable safetensors file ({exc}); it may be truncated or corrupt") from None
+        if metadata.get("format") != FORMAT:
+            raise BiaslearnError(f"bias bank {path}: format {metadata.get('format')!r}, expected {FORMAT!r}")
+        weights = {k[len("weights/"):]: v for k, v in tensors.items() if k.startswith("weights/")}
+        if tensors_checksum(weights) != metadata["checksum"]:
+            raise BiaslearnError(f"bias bank {path}: stored weights do not match their checksum; the file is corrupt")
+        if model is None:
+            model = _rebuild(metadata, path)
+            missing = model.load_state_dict(weights, strict=False)
+            if missing.unexpected_keys:
+                raise BiaslearnError(f"bias bank {path}: weights do not fit the saved spec ({missing.unexpected_keys[:3]})")
+        bank = cls(model)
+        if bank.checksum != metadata["checksum"]:
+            raise BiaslearnError(
+                f"bias bank {path}: made for a network with weights sha256 {metadata['checksum'][:12]}, "
+                f"this network has {bank.checksum[:12]}; build the network with the bank's seed and spec"
+            )
+        expected = set(bank_parameter_names(model))
+        for task in json.loads(metadata["tasks"]):
+            prefix = f"bank/{task}/"
+            entry = {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}
+            if set(entry) != expected:
+                raise BiaslearnError(f"bias bank {path}: task {task!r} has entries {sorted(entry)}, expected {sorted(expected)}")
+            bank.entries[task] = entry
+        return bank
+
+
+def _rebuild(metadata: dict, path: Path) -> nn.Module:
+    from biaslearn.models.feedforward import FeedForward, NetworkSpec
+
+    spec = json.loads(metadata.get("spec") or "null")
+    if metadata.get("model") != "FeedForward" or spec is None:
+        raise BiaslearnError(f"bias bank {path}: holds a {metadata.get('model')}; pass the model to BiasBank.load")
+    return FeedForward(NetworkSpec(**spec))
