@@ -7,7 +7,9 @@ from biaslearn.training.methods import get_method
 
 
 def test_cell_equals_torch_rnn_with_copied_weights():
-    net = recurrent(3, 16, 2, seed=1, recurrent="gaussian:1.5", bias_init="uniform", initial_state="zeros")
+    # the equation r_t = (1-α) r_{t-1} + β tanh(...) is torch.nn.RNN for α = 1, β = 1 (PAPER.md's
+    # "α = 0" contradicts its own equation; see biaslearn/models/recurrent.py)
+    net = recurrent(3, 16, 2, seed=1, recurrent="gaussian:1.5", bias_init="uniform", initial_state="zeros", alpha=1.0, beta=1.0)
     ref = torch.nn.RNN(3, 16, nonlinearity="tanh", batch_first=True)
     with torch.no_grad():
         ref.weight_ih_l0.copy_(net.B)
@@ -19,6 +21,10 @@ def test_cell_equals_torch_rnn_with_copied_weights():
     ours = net.run(x, r0=h0)
     theirs, _ = ref(x, h0[None])
     torch.testing.assert_close(ours, theirs, rtol=1e-5, atol=1e-6)
+    # the general (leaky) code path gives the same at α = 1, β = 1
+    leaky = recurrent(3, 16, 2, seed=1, recurrent="gaussian:1.5", bias_init="uniform", initial_state="zeros",
+                      alpha=1.0, beta=1.0 + 1e-12)
+    torch.testing.assert_close(leaky.run(x, r0=h0), theirs, rtol=1e-5, atol=1e-6)
 
 
 def test_leaky_update_equation():

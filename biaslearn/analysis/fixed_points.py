@@ -1,8 +1,8 @@
 """Fixed points of an autonomous RecurrentNet and the spectrum of its Jacobian there.
 
 With no input (or a constant input folded into the drive d = B x + b), the network is the map
-F(r) = (1 - α) r + β φ(W r + d). A fixed point r* = F(r*) is found by Newton's method on
-G(r) = F(r) - r (undamped, steps capped in norm) started from `start` (e.g. the time-average of a trajectory), with the Jacobian
+F(r) = (1 - α) r + β φ(W r + d). A fixed point r* = F(r*) is found by Newton's method
+on G(r) = F(r) - r (undamped; if it fails, Levenberg-Marquardt from the same start) started from `start` (e.g. the time-average of a trajectory), with the Jacobian
 
     J(r) = (1 - α) I + β diag(φ'(W r + d)) W.
 
@@ -38,7 +38,8 @@ def jacobian(net, r: torch.Tensor, drive: torch.Tensor | None = None) -> torch.T
 @torch.no_grad()
 def fixed_point(net, start: torch.Tensor | None = None, drive: torch.Tensor | None = None, *,
                 iterations: int = 100, tol: float = 1e-10) -> tuple[torch.Tensor, float]:
-    """(r*, residual ||F(r*) - r*||_∞), Newton from `start` (default zeros), float64."""
+    """(r*, residual ||F(r*) - r*||_∞) from `start` (default zeros), float64. A residual above
+    `tol` means no fixed point was found from this start (a local minimum of ||G||)."""
     n = net.spec.units
     d = (net.b if drive is None else drive).double()
     W = net.W.double()
@@ -49,19 +50,46 @@ def fixed_point(net, start: torch.Tensor | None = None, drive: torch.Tensor | No
     def G(r):
         return (1 - a) * r + b * net.phi(W @ r + d) - r
 
-    for _ in range(iterations):
-        g = G(r)
-        if float(g.abs().max()) < tol:
+    def residual(r):
+        return float(G(r).abs().max())
+
+    def newton(r):  # undamped, non-monotone: often escapes where damped methods stall
+        for _ in range(iterations):
+            g = G(r)
+            if float(g.abs().max()) < tol or not bool(torch.isfinite(g).all()):
+                break
+            try:
+                r = r + torch.linalg.solve(jacobian(net, r, d) - eye, -g)
+            except RuntimeError:
+                break
+        return r
+
+    def levenberg_marquardt(r):  # monotone in ||G||, globally more robust
+        mu, g = 1e-6, G(r)
+        for _ in range(iterations):
+            if float(g.abs().max()) < tol:
+                break
+            J = jacobian(net, r, d) - eye
+            JtJ, Jtg = J.T @ J, J.T @ g
+            for _ in range(40):
+                trial_r = r + torch.linalg.solve(JtJ + mu * eye, -Jtg)
+                trial = G(trial_r)
+                if float(trial.norm()) < float(g.norm()):
+                    r, g, mu = trial_r, trial, max(mu / 10, 1e-12)
+                    break
+                mu *= 10
+            else:
+                break
+        return r
+
+    best = r
+    for method in (newton, levenberg_marquardt):
+        candidate = method(r)
+        if bool(torch.isfinite(candidate).all()) and residual(candidate) < residual(best):
+            best = candidate
+        if residual(best) < tol:
             break
-        J = jacobian(net, r, d) - eye
-        try:
-            step = torch.linalg.solve(J, -g)
-        except RuntimeError:  # singular Jacobian: least-squares step
-            step = torch.linalg.lstsq(J, -g[:, None]).solution[:, 0]
-        # undamped Newton (a norm-decrease line search stalls in local minima of ||G|| here);
-        # the step is capped to keep tanh from saturating far away
-        cap = 10.0 * (1 + float(r.norm()))
-        r = r + step * min(1.0, cap / max(float(step.norm()), 1e-300))
+    r = best
     return r, float(G(r).abs().max())
 
 
@@ -76,3 +104,20 @@ def recurrent_eigenvalues(net) -> np.ndarray:
 
 
 __all__ = ["jacobian", "fixed_point", "jacobian_eigenvalues", "recurrent_eigenvalues"]
+
+
+def fixed_point_spectrum(net, trajectory: torch.Tensor | None = None, drive: torch.Tensor | None = None) -> dict:
+    """The best fixed point found from zeros and from the time-average of `trajectory` (time, units),
+    with its Jacobian eigenvalues: {"r", "residual", "eigenvalues", "radius"}."""
+    starts = [None] if trajectory is None else [trajectory.detach().mean(0), None]
+    best = None
+    for start in starts:
+        r, res = fixed_point(net, start, drive)
+        if best is None or res < best[1]:
+            best = (r, res)
+    r, res = best
+    eig = jacobian_eigenvalues(net, r, drive)
+    return {"r": r.numpy(), "residual": res, "eigenvalues": eig, "radius": float(np.abs(eig).max())}
+
+
+__all__ += ["fixed_point_spectrum"]

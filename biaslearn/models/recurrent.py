@@ -5,8 +5,10 @@ Update equation, for t = 1..T, inputs x_0..x_{T-1} of shape (batch, time, in_fea
     r_t = (1 - α) r_{t-1} + β φ(W r_{t-1} + B x_{t-1} + b)        states   (batch, time, units)
     y_t = C r_t + c                                                outputs  (batch, time, out_features)
 
-α = 0, β = 1 is the plain discrete RNN (`torch.nn.RNN` with tanh); otherwise an Euler step of a rate
-network with leak α and step β. Output index t of `forward` is y_{t+1}: the prediction made after
+α = 1, β = 1 is the plain discrete RNN (`torch.nn.RNN` with tanh, our default); α = β = Δt/τ is an
+Euler step of the rate network τ dr/dt = -r + φ(W r + B x + b). (PAPER.md's summary says "α = 0,
+β = 1: plain RNN", which does not match the equation as written: with α = 0 the update is
+r_{t-1} + φ(...). We implement the equation literally and take α = 1 for the plain RNN.) Output index t of `forward` is y_{t+1}: the prediction made after
 reading x_t, as in `torch.nn.RNN`.
 
 Frozen random tensors, each from its own named stream under `spec.seed`:
@@ -61,7 +63,7 @@ class RecurrentSpec:
     out_features: int
     seed: int = 0
     activation: str = "tanh"
-    alpha: float = 0.0  # leak; r_t = (1-α) r_{t-1} + β φ(...)
+    alpha: float = 1.0  # r_t = (1-α) r_{t-1} + β φ(...); 1 = plain RNN
     beta: float = 1.0  # Euler step
     recurrent: str = "gaussian:1.0"  # W; "gaussian:g" is N(0, g²/units)
     input: str = "uniform:1.0"  # B
@@ -164,7 +166,7 @@ class RecurrentNet(nn.Module):
         """One update r -> (1-α) r + β φ(W r + drive), where drive = B x + b, shapes (batch, units)."""
         pre = torch.addmm(drive, r, self.W.T)
         new = self.phi(pre)
-        if self.spec.alpha == 0 and self.spec.beta == 1:
+        if self.spec.alpha == 1 and self.spec.beta == 1:
             return new
         return (1 - self.spec.alpha) * r + self.spec.beta * new
 
@@ -211,7 +213,12 @@ class RecurrentNet(nn.Module):
             raise BiaslearnError(
                 f"closed_loop: needs out_features == in_features, got {self.spec.out_features} and {self.spec.in_features}")
         states = self.run(warmup, r0=r0, z=z)
-        r = states[:, -1]
+        out, rs = self.closed_loop_from(states[:, -1], steps)
+        return (out, rs) if return_states else out
+
+    def closed_loop_from(self, r: torch.Tensor, steps: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """From state r (batch, units): outputs y (batch, steps, out) and states, where y[:, 0] =
+        C r + c and each next state reads the previous output as its input."""
         y = self.readout(r)
         outs, rs = [y], [r]
         for _ in range(steps - 1):
@@ -219,8 +226,7 @@ class RecurrentNet(nn.Module):
             y = self.readout(r)
             outs.append(y)
             rs.append(r)
-        out = torch.stack(outs, 1)
-        return (out, torch.stack(rs, 1)) if return_states else out
+        return torch.stack(outs, 1), torch.stack(rs, 1)
 
     def predict(self, x: torch.Tensor) -> torch.Tensor:
         """Checked, gradient-free forward pass for user inputs (batch, time, in_features)."""
