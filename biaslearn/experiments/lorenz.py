@@ -28,6 +28,7 @@ from biaslearn.models.recurrent import RecurrentNet, RecurrentSpec
 from biaslearn.results import RunFolder
 from biaslearn.training.forecasting import (closed_loop_forecasts, forecast_loss, sampler,
                                              teacher_forced_predictions)
+from biaslearn.training.methods import METHODS
 from biaslearn.training.ridge import fit_readout
 from biaslearn.training.sequence import SequenceTrainConfig, train_sequence
 
@@ -119,7 +120,7 @@ def train_one(folder: RunFolder, *, config: Config, run: str) -> dict:
         with torch.no_grad():
             states = net.run(train[None, :-1])[0, 100:]
         fit_readout(net, states, train[101:], config.ridge)
-        history = [{"step": 0, "loss": float(((net.readout(states) - train[101:]) ** 2).mean()), "seconds": 0.0}]
+        history = [{"step": 0, "loss": float(((net.readout(states) - train[101:]) ** 2).mean().detach()), "seconds": 0.0}]
     else:
         length = config.warmup + tau + 1
         draw = sampler(train, length, config.batch_size, config.seed, f"lorenz/{run}")
@@ -132,7 +133,8 @@ def train_one(folder: RunFolder, *, config: Config, run: str) -> dict:
         history = train_sequence(net, objective, method, train_config, checkpoint_dir=folder.path,
                                  task_key=f"lorenz/{config.samples}/{config.dt}/{run}")
     folder.write_csv("history.csv", history)
-    return evaluate(folder, net, test, facts, config) | {"run": run, "method": method, "mode": mode,
+    trained = net.C.numel() + net.c.numel() if method == "readout" else sum(p.numel() for p in METHODS[method].trainable(net))
+    return evaluate(folder, net, test, facts, config) | {"trained_parameters": trained, "run": run, "method": method, "mode": mode,
                                                         "train_seconds": history[-1]["seconds"],
                                                         "final_train_loss": history[-1]["loss"]}
 
@@ -158,7 +160,6 @@ def evaluate(folder: RunFolder, net: RecurrentNet, test: torch.Tensor, facts: di
         "closed_smape_tau": float(np.mean([forecast.smape(f[:tau], t[:tau]) for f, t in zip(fc, tr)])),
         "vpt_lyapunov_median": float(np.median(vpt)),
         "vpt_lyapunov_mean": float(np.mean(vpt)),
-        "trained_parameters": sum(p.numel() for p in net.parameters() if p.requires_grad),
     }
 
 

@@ -72,6 +72,7 @@ class RecurrentSpec:
     initial_state: str = "learned"  # learned | zeros | map
     init_features: int = 0  # dimension of the system initial condition for initial_state="map"
     initial_map: str = "gaussian:1.0"  # A (units, init_features) for initial_state="map"
+    initial_init: str = "uniform"  # starting value of the learned r_0 (or a): zeros | uniform U[-1, 1]
 
     def __post_init__(self):
         _nonneg_int("in_features", self.in_features, 0)
@@ -93,6 +94,8 @@ class RecurrentSpec:
             raise BiaslearnError(f"bias_init: unknown {self.bias_init!r}; valid: {', '.join(BIAS_INITS)}")
         if self.initial_state not in INITIAL_STATES:
             raise BiaslearnError(f"initial_state: unknown {self.initial_state!r}; valid: {', '.join(INITIAL_STATES)}")
+        if self.initial_init not in BIAS_INITS:
+            raise BiaslearnError(f"initial_init: unknown {self.initial_init!r}; valid: {', '.join(BIAS_INITS)}")
         if self.initial_state == "map" and self.init_features < 1:
             raise BiaslearnError("init_features: initial_state='map' needs init_features >= 1 (the system's state size)")
 
@@ -120,10 +123,16 @@ class RecurrentNet(nn.Module):
             b = torch.rand(n, generator=rng.generator(spec.seed, "bias")) * 2 - 1
         self.b = nn.Parameter(b)
         self.c = nn.Parameter(torch.zeros(spec.out_features))
-        self.r0 = nn.Parameter(torch.zeros(n)) if spec.initial_state == "learned" else None
+        # a random start for r_0: with b = 0 and r_0 = 0 the network sits on its fixed point 0, which
+        # is unstable for gain > 1, and BPTT gradients grow like g^T (overflow at T ~ 200)
+        if spec.initial_init == "zeros":
+            start = torch.zeros(n)
+        else:
+            start = torch.rand(n, generator=rng.generator(spec.seed, "initial_state")) * 2 - 1
+        self.r0 = nn.Parameter(start.clone()) if spec.initial_state == "learned" else None
         if spec.initial_state == "map":
             self.A = _frozen(spec.initial_map, (n, spec.init_features), spec.seed, "initial_map")
-            self.a = nn.Parameter(torch.zeros(n))
+            self.a = nn.Parameter(start.clone())
         else:
             self.A = self.a = None
         self.phi = make_activation(spec.activation)

@@ -64,7 +64,7 @@ def plot(folder: str | Path) -> list[Path]:
     ax1.set_ylabel("closed-loop RMSE (std units)")
     ax1.legend(fontsize=7)
     ax1.grid(alpha=0.3)
-    ax2.boxplot([data[r]["vpt_lyapunov"] for r in runs], labels=runs)
+    ax2.boxplot([data[r]["vpt_lyapunov"] for r in runs], tick_labels=runs)
     ax2.set_ylabel("valid prediction time (Lyapunov times)")
     ax2.tick_params(axis="x", labelsize=7, rotation=20)
     ax2.grid(alpha=0.3)

@@ -96,8 +96,8 @@ def train_sequence(
                 f"training diverged at step {step} (loss {value:.4g}, max |state| {peak:.4g}); "
                 f"lower lr (now {config.lr}) or the weight gain; the last good checkpoint is kept")
         loss.backward()
-        norm = torch.nn.utils.clip_grad_norm_(params, config.clip if config.clip > 0 else float("inf"))
-        if not torch.isfinite(norm):
+        norm = _clip(params, config.clip)
+        if not math.isfinite(norm):
             raise BiaslearnError(f"training diverged at step {step} (non-finite gradient); lower lr (now {config.lr})")
         optimizer.step()
         last = step == config.steps - 1
@@ -109,6 +109,20 @@ def train_sequence(
         if checkpoint_dir is not None and ((step + 1) % config.checkpoint_every == 0 or last):
             checkpoint.save(checkpoint_dir, model=model, optimizer=optimizer, epoch=step, history=history, fingerprint=key)
     return history
+
+
+def _clip(params, clip: float) -> float:
+    """Scale gradients to total norm <= clip (0: no clipping); returns the norm before scaling.
+    The norm is taken in float64: BPTT through a chaotic network can give float32 gradients whose
+    squares overflow although every entry is finite."""
+    grads = [p.grad for p in params if p.grad is not None]
+    if not grads:
+        return 0.0
+    norm = math.sqrt(sum(float(g.double().pow(2).sum()) for g in grads))
+    if clip > 0 and math.isfinite(norm) and norm > clip:
+        for g in grads:
+            g.mul_(clip / norm)
+    return norm
 
 
 __all__ = ["SequenceTrainConfig", "train_sequence"]
