@@ -44,9 +44,9 @@ class Config:
     test_fraction: float = 0.2
     gain: float = 1.0
     input: str = "uniform:1"
-    readout: str = "gaussian:1"
+    readout: str = "gaussian:2"  # as in the lorenz experiment
     iterations: int = 400
-    lr: float = 0.01
+    lr: float = 0.03
     batch_size: int = 16
     warmup: int = 50
     horizon: int = 30
