@@ -40,7 +40,7 @@ class Config:
     test_steps: int = 400
     readout: str = "gaussian:1"
     iterations: int = 2000
-    lr: float = 0.01
+    lr: float = 0.03  # both arms; a 600-iteration probe at g = 1.25 (docs/results.md)
     lr_decay: float = 0.1
 
     def __post_init__(self):
