@@ -80,3 +80,19 @@ def test_bad_specs_raise():
         recurrent(2, 4, 2, seed=0)(torch.zeros(1, 3, 5))
     with pytest.raises(BiaslearnError, match="out_features == in_features"):
         recurrent(2, 4, 1, seed=0).closed_loop(torch.zeros(1, 3, 2), 4)
+
+
+def test_initial_state_map_of_the_system_initial_condition():
+    net = recurrent(0, 10, 1, seed=0, initial_state="map", init_features=2)
+    z = torch.tensor([[0.0, 1.0], [1.0, 0.0]])
+    r0 = net.initial(2, z)
+    torch.testing.assert_close(r0, torch.tanh(z @ net.A.T + net.a))
+    assert not torch.allclose(r0[0], r0[1])
+    assert net(steps=3, z=z).shape == (2, 3, 1)
+    with pytest.raises(BiaslearnError, match="initial condition"):
+        net(steps=3, batch=2)
+    A = net.A.detach().clone()
+    from biaslearn.training.sequence import SequenceTrainConfig, train_sequence
+
+    train_sequence(net, lambda n, s: (n(steps=5, z=z) ** 2).mean(), "bias", SequenceTrainConfig(steps=3, lr=0.1))
+    assert torch.equal(net.A, A)  # the map's weight is frozen under bias learning; its offset a trains
