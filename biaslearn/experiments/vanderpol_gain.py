@@ -41,6 +41,8 @@ class Config:
     readout: str = "gaussian:1"
     iterations: int = 2000
     lr: float = 0.03  # both arms; a 600-iteration probe at g = 1.25 (docs/results.md)
+    full_lr: float = 0.0  # if > 0, the full arm's learning rate instead of lr
+    methods: tuple[str, ...] = ("bias", "full")
     lr_decay: float = 0.1
 
     def __post_init__(self):
@@ -55,6 +57,10 @@ class Config:
             if not isinstance(v, int) or v < 1:
                 raise BiaslearnError(f"{name}: expected a positive int, got {v!r}")
         SequenceTrainConfig(steps=self.iterations, lr=self.lr, lr_decay=self.lr_decay)
+        if not self.methods or any(m not in ("bias", "full") for m in self.methods):
+            raise BiaslearnError(f"methods: expected a non-empty subset of (bias, full), got {self.methods!r}")
+        if not self.full_lr >= 0:
+            raise BiaslearnError(f"full_lr: expected a number >= 0 (0: use lr), got {self.full_lr!r}")
 
     @property
     def bias_units(self) -> int:
@@ -84,7 +90,8 @@ def train_one(folder: RunFolder, *, config: Config, method: str, gain: float, se
         states = model.run(steps=T, batch=1)
         return torch.mean((model.readout(states) - goal[:, :T]) ** 2), float(states.detach().abs().max())
 
-    train_config = SequenceTrainConfig(steps=config.iterations, lr=config.lr, lr_decay=config.lr_decay,
+    lr = config.full_lr if method == "full" and config.full_lr > 0 else config.lr
+    train_config = SequenceTrainConfig(steps=config.iterations, lr=lr, lr_decay=config.lr_decay,
                                        log_every=10, checkpoint_every=max(1, config.iterations // 10))
     history = train_sequence(net, objective, method, train_config, checkpoint_dir=folder.path,
                              task_key=f"vanderpol/{config.mu}/{config.dt}/{T}")
@@ -105,7 +112,7 @@ def train_one(folder: RunFolder, *, config: Config, method: str, gain: float, se
 def run(config: Config, folder: RunFolder) -> dict:
     jobs = [
         (f"g{gain:g}-{method}-s{seed}", train_one, {"config": config, "method": method, "gain": gain, "seed": seed})
-        for gain in config.gains for method in ("bias", "full") for seed in config.seeds
+        for gain in config.gains for method in config.methods for seed in config.seeds
     ]
     rows = folder.units(jobs, label="vanderpol-gain")
     folder.write_csv("results.csv", rows)
@@ -113,13 +120,13 @@ def run(config: Config, folder: RunFolder) -> dict:
 
     plot(folder.path)
     table: dict[str, dict[str, dict[str, float]]] = {}
-    for method in ("bias", "full"):
+    for method in config.methods:
         for gain in config.gains:
             sel = [r for r in rows if r["method"] == method and r["gain"] == gain]
             table.setdefault(method, {})[f"{gain:g}"] = {
                 "train_mse": float(np.mean([r["train_mse"] for r in sel])),
                 "test_mse": float(np.mean([r["test_mse"] for r in sel])),
             }
-    counts = {m: next(r["trained_parameters"] for r in rows if r["method"] == m) for m in ("bias", "full")}
+    counts = {m: next(r["trained_parameters"] for r in rows if r["method"] == m) for m in config.methods}
     return {"mse_by_method_and_gain": table, "trained_parameters": counts,
             "units": {"bias": config.bias_units, "full": config.full_units}}

@@ -19,7 +19,7 @@ def plot(folder: str | Path) -> list[Path]:
     with open(folder / "results.csv") as fh:
         rows = list(csv.DictReader(fh))
     gains = sorted({float(r["gain"]) for r in rows})
-    methods = ["bias", "full"]
+    methods = [m for m in ("bias", "full") if any(r["method"] == m for r in rows)]
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
     for ax, key in zip(axes, ("train_mse", "test_mse")):
         for method in methods:
