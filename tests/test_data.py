@@ -87,3 +87,10 @@ def test_checksum_mismatch_is_reported(tmp_path):
 def test_fashion_mnist_installed_and_intact():
     task = bl.load_task("fashion-mnist")  # CI installs the Debian package; checksums verified on load
     assert (len(task.train), len(task.test), task.in_features, task.n_classes) == (60000, 10000, 784, 10)
+
+
+def test_cached_dataset_does_not_mask_a_changed_folder(tmp_path, monkeypatch):
+    bl.load_task("fashion-mnist")
+    monkeypatch.setenv("BIASLEARN_FASHION_MNIST_DIR", str(tmp_path))
+    with pytest.raises(bl.BiaslearnError, match="no IDX files"):
+        bl.load_task("fashion-mnist")

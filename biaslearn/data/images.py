@@ -96,12 +96,17 @@ def data_dir(explicit: str | Path | None = None) -> Path | None:
     return Path(value) if value else None
 
 
+def _fashion_folder(root: Path | None) -> Path:
+    here = root / "fashion-mnist" if root and (root / "fashion-mnist").is_dir() else None
+    return Path(os.environ.get("BIASLEARN_FASHION_MNIST_DIR") or here or FASHION_DIR)
+
+
 @functools.lru_cache(maxsize=8)
 def _load_cached(name: str, directory: str | None) -> Task:
+    """Keyed by the resolved folder, so changing an environment variable is never masked."""
     root = Path(directory) if directory else None
     if name == "fashion-mnist":
-        here = root / "fashion-mnist" if root and (root / "fashion-mnist").is_dir() else None
-        folder = Path(os.environ.get("BIASLEARN_FASHION_MNIST_DIR") or here or FASHION_DIR)
+        folder = root or Path(FASHION_DIR)
         return _idx_task(name, folder, checksums=FASHION_SHA256 if folder == Path(FASHION_DIR) else None)
     if name == "mnist-subset":
         return _mnist_subset()
@@ -121,4 +126,6 @@ def _load_cached(name: str, directory: str | None) -> Task:
 def load_image_task(name: str, directory: str | Path | None = None) -> Task:
     """A base image task by name (see the module docstring)."""
     found = data_dir(directory)
+    if name == "fashion-mnist":
+        found = _fashion_folder(found)
     return _load_cached(name, str(found) if found else None)
