@@ -88,12 +88,14 @@ class CompiledKernel:
         self.lib.bl_step.restype = ctypes.c_double
         self.lib.bl_logits.restype = None
         self.lib.bl_has_avx512.restype = ctypes.c_int
+        self.lib.bl_workspace.restype = ctypes.c_int64
+        self.lib.bl_workspace.argtypes = [ctypes.c_int64, ctypes.c_int64, ctypes.c_int64, ctypes.c_int]
         self.avx512 = bool(self.lib.bl_has_avx512())
         self.name = f"compiled-{variant}" + ("-avx512" if self.avx512 else "")
         self._work = torch.empty(0)
 
-    def _workspace(self, threads: int, npad: int, k: int) -> torch.Tensor:
-        need = threads * (3 + k) * npad
+    def _workspace(self, rows: int, threads: int, npad: int, k: int) -> torch.Tensor:
+        need = int(self.lib.bl_workspace(rows, npad, k, threads))
         if self._work.numel() < need:
             self._work = torch.empty(need)
         return self._work
@@ -116,7 +118,7 @@ class CompiledKernel:
             _ptr(rows), ctypes.c_int64(rows.stride(0)), ctypes.c_int(rows.dtype == torch.bfloat16),
             _ptr(index), ctypes.c_int64(batch), _ptr(b), _ptr(cs), _ptr(c), ctypes.c_int64(npad), ctypes.c_int64(k),
             ctypes.c_int(loss_kind), _ptr(labels), _ptr(targets), ctypes.c_int(bool(want_gb)), ctypes.c_int(bool(want_g)),
-            _ptr(gb), _ptr(g), _ptr(gc), _ptr(self._workspace(threads, npad, k)), ctypes.c_int(threads),
+            _ptr(gb), _ptr(g), _ptr(gc), _ptr(self._workspace(batch, threads, npad, k)), ctypes.c_int(threads),
         )
         per = batch if loss_kind == 0 else batch * k
         return total / per, gb, g, gc
@@ -125,10 +127,11 @@ class CompiledKernel:
         threads = self._threads(threads)
         k, npad = cs.shape
         out = torch.empty(count, k)
+        index = torch.arange(start, start + count, dtype=torch.int64)
         self.lib.bl_logits(
             _ptr(rows), ctypes.c_int64(rows.stride(0)), ctypes.c_int(rows.dtype == torch.bfloat16),
-            ctypes.c_int64(start), ctypes.c_int64(count), _ptr(b), _ptr(cs), _ptr(c), ctypes.c_int64(npad),
-            ctypes.c_int64(k), _ptr(out), _ptr(self._workspace(threads, npad, k)), ctypes.c_int(threads),
+            _ptr(index), ctypes.c_int64(count), _ptr(b), _ptr(cs), _ptr(c), ctypes.c_int64(npad),
+            ctypes.c_int64(k), _ptr(out), _ptr(self._workspace(count, threads, npad, k)), ctypes.c_int(threads),
         )
         return out
 

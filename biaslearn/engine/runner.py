@@ -107,52 +107,17 @@ class EngineRunner:
         return b, cs, self.readout.bias.detach().clone(), g
 
     def __call__(self, model, params, optimizer, split, order, loss, batch_size) -> float:
-        kind = _loss_kind(loss)
-        rows = self.rows(split)
-        model.train()
-        trained = {id(p) for p in params}
-        want_b1 = id(self.layer.bias) in trained
-        want_c = id(self.readout.bias) in trained
-        want_cw = id(self.readout.weight) in trained
-        want_gate = self.gate is not None and id(self.gate.scores) in trained
-        known = {id(self.layer.bias), id(self.readout.bias), id(self.readout.weight)} | (
-            {id(self.gate.scores)} if self.gate is not None else set())
-        if trained - known:
-            raise RuntimeError("engine runner: a trained parameter is not one the engine computes gradients for")
+        epoch = self.epoch(model, params, optimizer, split, loss)
         total, batches = 0.0, 0
-        b, cs, c, g = self._operands()
         for start in range(0, len(order), batch_size):
-            index = order[start : start + batch_size]
-            matrix, row_index = rows.batch(index)
-            value, gb, gw, gc = self.kernel.step(
-                matrix, row_index, b, cs, c, kind, split.y[index], want_b1, want_cw or want_gate, self.threads)
-            if want_b1:
-                self.layer.bias.grad = gb[: self.units].clone()
-            if want_c:
-                self.readout.bias.grad = gc
-            if want_cw:
-                gw = gw[:, : self.units]
-                self.readout.weight.grad = gw * g if g is not None else gw.clone()
-            if want_gate:
-                dg = (self.readout.weight.detach() * gw[:, : self.units]).sum(0)
-                steep = self.gate.steepness
-                self.gate.scores.grad = dg * steep * g * (1 - g)
-            optimizer.step()
-            b, cs, c, g = self._refresh(b, cs, c, g, want_b1, want_c, want_cw or want_gate)
-            total += value
+            total += epoch.step(order[start : start + batch_size])
             batches += 1
         return total / max(1, batches)
 
-    def _refresh(self, b, cs, c, g, want_b1, want_c, want_readout):
-        if want_b1:
-            b[: self.units] = self.layer.bias.detach()
-        if want_c:
-            c = self.readout.bias.detach().clone()
-        if want_readout:
-            g = self._gate_values()
-            w = self.readout.weight.detach()
-            cs[:, : self.units] = w if g is None else w * g
-        return b, cs, c, g
+    def epoch(self, model, params, optimizer, split, loss) -> "_Epoch":
+        """State for one epoch; `.step(index)` trains on one batch and returns its loss."""
+        model.train()
+        return _Epoch(self, params, optimizer, split, _loss_kind(loss))
 
     def evaluate(self, model, split, loss, batch_size: int = 4096) -> dict[str, float]:
         """Same numbers as biaslearn.training.loop.evaluate (eval mode: hard gates)."""
@@ -178,6 +143,49 @@ class EngineRunner:
         if classification:
             metrics["accuracy"] = correct / n
         return metrics
+
+
+class _Epoch:
+    """One epoch of one runner: operands padded once, refreshed after each optimizer step."""
+
+    def __init__(self, runner: EngineRunner, params, optimizer, split, kind: int):
+        self.r, self.optimizer, self.split, self.kind = runner, optimizer, split, kind
+        self.rows = runner.rows(split)
+        r = runner
+        trained = {id(p) for p in params}
+        known = {id(r.layer.bias), id(r.readout.bias), id(r.readout.weight)} | ({id(r.gate.scores)} if r.gate is not None else set())
+        if trained - known:
+            raise RuntimeError("engine runner: a trained parameter is not one the engine computes gradients for")
+        self.want_b1 = id(r.layer.bias) in trained
+        self.want_c = id(r.readout.bias) in trained
+        self.want_cw = id(r.readout.weight) in trained
+        self.want_gate = r.gate is not None and id(r.gate.scores) in trained
+        self.b, self.cs, self.c, self.g = r._operands()
+
+    def step(self, index: torch.Tensor) -> float:
+        r, units = self.r, self.r.units
+        matrix, row_index = self.rows.batch(index)
+        value, gb, gw, gc = r.kernel.step(matrix, row_index, self.b, self.cs, self.c, self.kind, self.split.y[index],
+                                          self.want_b1, self.want_cw or self.want_gate, r.threads)
+        if self.want_b1:
+            r.layer.bias.grad = gb[:units].clone()
+        if self.want_c:
+            r.readout.bias.grad = gc
+        if self.want_cw:
+            r.readout.weight.grad = gw[:, :units] * self.g if self.g is not None else gw[:, :units].clone()
+        if self.want_gate:
+            dg = (r.readout.weight.detach() * gw[:, :units]).sum(0)
+            r.gate.scores.grad = dg * r.gate.steepness * self.g * (1 - self.g)
+        self.optimizer.step()
+        if self.want_b1:
+            self.b[:units] = r.layer.bias.detach()
+        if self.want_c:
+            self.c = r.readout.bias.detach().clone()
+        if self.want_cw or self.want_gate:
+            self.g = r._gate_values()
+            w = r.readout.weight.detach()
+            self.cs[:, :units] = w if self.g is None else w * self.g
+        return value
 
 
 def _loss_kind(loss) -> int:
