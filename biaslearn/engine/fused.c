@@ -155,14 +155,17 @@ static inline __attribute__((always_inline)) void pair_bias_tile(
     for (int k = 0; k < K; k++) { e0[k] = _mm512_set1_ps(d0[k]); e1[k] = _mm512_set1_ps(d1[k]); }
     for (int64_t j = j0; j < j1; j += 16) {
         const float *cj = csb + (j >> 4) * K * 16;
+        /* two partial sums per row: halves the dependent FMA chain */
         __m512 c0 = _mm512_load_ps(cj);
         __m512 s0 = _mm512_mul_ps(e0[0], c0), s1 = _mm512_mul_ps(e1[0], c0);
+        __m512 t0 = _mm512_setzero_ps(), t1 = _mm512_setzero_ps();
 #pragma GCC unroll 16
         for (int k = 1; k < K; k++) {
             __m512 ck = _mm512_load_ps(cj + 16 * k);
-            s0 = _mm512_fmadd_ps(e0[k], ck, s0);
-            s1 = _mm512_fmadd_ps(e1[k], ck, s1);
+            if (k & 1) { t0 = _mm512_fmadd_ps(e0[k], ck, t0); t1 = _mm512_fmadd_ps(e1[k], ck, t1); }
+            else { s0 = _mm512_fmadd_ps(e0[k], ck, s0); s1 = _mm512_fmadd_ps(e1[k], ck, s1); }
         }
+        s0 = _mm512_add_ps(s0, t0); s1 = _mm512_add_ps(s1, t1);
         __m512 acc = _mm512_load_ps(gb + j);
         acc = _mm512_mask_add_ps(acc, (__mmask16)m0[j >> 4], acc, s0);
         acc = _mm512_mask_add_ps(acc, (__mmask16)m1[j >> 4], acc, s1);
