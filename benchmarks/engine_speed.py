@@ -57,15 +57,16 @@ def _rss() -> int:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
 
-def machine_rates(threads: int) -> dict:
+def machine_rates(threads: int, quick: bool = False) -> dict:
     """Measured fp32 matmul rate (FLOP/s) and read bandwidth (bytes/s), best of 3."""
     torch.set_num_threads(threads)
-    a, b = torch.randn(4096, 4096), torch.randn(4096, 4096)
+    n = 1024 if quick else 4096
+    a, b = torch.randn(n, n), torch.randn(n, n)
     a @ b
     best = min(_timed(lambda: a @ b) for _ in range(3))
-    rate = 2 * 4096**3 / best
+    rate = 2 * n**3 / best
     kernel = compiled.load("native") or compiled.load("portable")
-    x = torch.ones(2**29)  # 2 GiB, beyond every cache
+    x = torch.ones(2**24 if quick else 2**29)  # 2 GiB, beyond every cache (64 MiB when quick)
     kernel.lib.bl_read_sum.restype = ctypes.c_double
     read = lambda: kernel.lib.bl_read_sum(ctypes.c_void_p(x.data_ptr()), ctypes.c_int64(x.numel()), ctypes.c_int(threads))
     read()
@@ -151,14 +152,18 @@ def main(argv=None):
     p.add_argument("--subset", type=int, default=0, help="use only this many training images (0: all 60,000)")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--many", type=int, default=4, help="bias vectors in the many-vectors section (0: skip)")
-    p.add_argument("--quick", action="store_true", help="widths 64,256, 3,000 images, 1 epoch")
+    p.add_argument("--quick", action="store_true", help="widths 32,64, 1,000 images, 1 epoch")
     p.add_argument("--json", default="", help="also write the results here")
     args = p.parse_args(argv)
     if args.quick:
-        args.widths, args.subset, args.epochs, args.many = "64,256", 3000, 1, 2
+        args.widths, args.subset, args.epochs, args.many = "32,64", 1000, 1, 2
     widths = [int(w) for w in args.widths.split(",")]
     torch.set_num_threads(args.threads)
-    os.environ["BIASLEARN_ENGINE_THREADS"] = str(args.threads)
+    with configure(threads=args.threads):
+        return _run(args, widths)
+
+
+def _run(args, widths):
 
     task = bl.load_task("fashion-mnist")
     if args.subset:
@@ -168,7 +173,7 @@ def main(argv=None):
           f"{os.cpu_count()} CPUs, torch {torch.__version__}, {args.threads} threads")
     print(f"task: {task.name}, {len(task.train)} train / {len(task.test)} test, batch 256, Adam lr 1e-3; "
           f"A and C {args.epochs} epochs, B {args.epochs_full}")
-    rates = machine_rates(args.threads)
+    rates = machine_rates(args.threads, args.quick)
     print(f"machine: fp32 matmul {rates['matmul_flops'] / 1e9:.0f} GFLOP/s, read bandwidth {rates['read_bytes_per_s'] / 1e9:.1f} GB/s")
     results = {"machine": rates, "widths": {}}
     rows = len(task.train)

@@ -31,6 +31,7 @@ FLAGS = {
     "portable": ["-O3", "-fopenmp", "-fPIC", "-shared", "-std=c11"],
 }
 _loaded: dict[str, "CompiledKernel | None"] = {}
+MIN_WORK = 2**17  # rows x padded units per thread below which fewer threads are used
 
 
 def cache_dir() -> Path:
@@ -101,14 +102,18 @@ class CompiledKernel:
         return self._work
 
     @staticmethod
-    def _threads(threads):
-        return max(1, int(threads or torch.get_num_threads()))
+    def _threads(threads, rows: int, npad: int) -> int:
+        """Requested threads (default torch's), but at least MIN_WORK row-units per thread: a
+        small batch is faster on one thread than paying a fork/join (and, on a busy machine, a
+        wake-up) per batch."""
+        threads = max(1, int(threads or torch.get_num_threads()))
+        return max(1, min(threads, rows * npad // MIN_WORK))
 
     def step(self, rows, index, b, cs, c, loss_kind, y, want_gb, want_g, threads=None):
-        threads = self._threads(threads)
         k, npad = cs.shape
         index = index.to(torch.int64).contiguous()
         batch = index.numel()
+        threads = self._threads(threads, batch, npad)
         gb = torch.empty(npad) if want_gb else None
         g = torch.empty(k, npad) if want_g else None
         gc = torch.empty(k)
@@ -124,8 +129,8 @@ class CompiledKernel:
         return total / per, gb, g, gc
 
     def logits(self, rows, start, count, b, cs, c, threads=None):
-        threads = self._threads(threads)
         k, npad = cs.shape
+        threads = self._threads(threads, count, npad)
         out = torch.empty(count, k)
         index = torch.arange(start, start + count, dtype=torch.int64)
         self.lib.bl_logits(
@@ -147,7 +152,7 @@ def self_check(kernel) -> None:
         b, cs, c = torch.randn(48, generator=g), torch.randn(k, 48, generator=g), torch.randn(k, generator=g)
         b[40:], cs[:, 40:] = 0, 0
         y = torch.randint(0, k, (13,), generator=g) if kind == 0 else torch.randn(13, k, generator=g)
-        got = kernel.step(rows, index, b, cs, c, kind, y, True, True, 2)
+        got = kernel.step(rows, index, b, cs, c, kind, y, True, True, 2)  # tiny: runs on 1 thread
         want = reference.step(rows, index, b, cs, c, kind, y, True, True)
         for a, w in zip(got, want):
             if not torch.allclose(torch.as_tensor(a), torch.as_tensor(w), rtol=1e-4, atol=1e-5):

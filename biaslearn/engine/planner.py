@@ -38,7 +38,10 @@ def mem_available() -> int:
 
 
 def default_budget() -> int:
-    return int(engine_settings.BUDGET_SHARE * mem_available())
+    """BUDGET_SHARE of (MemAvailable + what the engine's own store holds, which it can free)."""
+    from biaslearn.engine.cache import stored_bytes
+
+    return int(engine_settings.BUDGET_SHARE * (mem_available() + stored_bytes()))
 
 
 @dataclass(frozen=True)
