@@ -168,7 +168,7 @@ class _Epoch:
         value, gb, gw, gc = r.kernel.step(matrix, row_index, self.b, self.cs, self.c, self.kind, self.split.y[index],
                                           self.want_b1, self.want_cw or self.want_gate, r.threads)
         if self.want_b1:
-            r.layer.bias.grad = gb[:units].clone()
+            r.layer.bias.grad = gb[:units]  # a fresh tensor per step: no copy needed
         if self.want_c:
             r.readout.bias.grad = gc
         if self.want_cw:
