@@ -183,3 +183,20 @@ def test_train_many_matches_separate_runs(task):
         assert [h["test_accuracy"] for h in t] == [h["test_accuracy"] for h in a]
     with pytest.raises(bl.BiaslearnError, match="share the first-layer weights"):
         engine.train_many([_net(task, "bias"), _net(task, "bias", seed=1)], task, "bias")
+
+
+def test_resume_from_checkpoint_with_engine(task, tmp_path):
+    config = bl.TrainConfig(epochs=3, batch_size=64, lr=1e-2, engine="fast")
+    whole = bl.train(_net(task, "bias"), task, "bias", config)
+    class Interrupt(Exception):
+        pass
+
+    def stop_after_second(record):
+        if record["epoch"] == 1:
+            raise Interrupt
+
+    with pytest.raises(Interrupt):
+        bl.train(_net(task, "bias"), task, "bias", config, checkpoint_dir=tmp_path, on_epoch=stop_after_second)
+    # a new process would rebuild the net from its spec; the checkpoint restores biases and Adam
+    resumed = bl.train(_net(task, "bias"), task, "bias", config, checkpoint_dir=tmp_path)
+    assert [h["train_loss"] for h in resumed] == pytest.approx([h["train_loss"] for h in whole], rel=1e-6)
