@@ -1,0 +1,227 @@
+"""Engine speed benchmark: the obvious PyTorch bias-only loop (A), full training (B) and the engine
+(C) on Fashion-MNIST, measured in one run on one machine, with the machine's attainable bound.
+
+    flock /tmp/biaslearn-cpu.lock env PYTHONPATH=. python benchmarks/engine_speed.py
+    python benchmarks/engine_speed.py --quick          # small widths and subset (smoke test)
+
+Per width: seconds per epoch (training passes only; evaluation and the one-time cache build are
+reported separately), peak resident memory during each phase, A/C and B/C, test accuracy after
+the same epochs for A and C, and C's distance to the bound max(FLOPs / matmul rate, bytes /
+read bandwidth), both measured here. C's work per epoch: FLOPs = 4 x rows x units x outputs (forward
+and backward, one multiply-add = 2 FLOPs each), bytes = one read of every cached row."""
+
+from __future__ import annotations
+
+import argparse
+import ctypes
+import json
+import os
+import platform
+import threading
+import time
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+import biaslearn as bl
+from biaslearn import rng
+from biaslearn.engine import clear_cache, configure, train_many
+from biaslearn.engine import compiled
+from biaslearn.engine.runner import EngineRunner
+from biaslearn.training.methods import get_method
+
+
+class PeakRSS:
+    """Peak resident set size (bytes) while the block runs, sampled every 5 ms."""
+
+    def __enter__(self):
+        self.peak, self._stop = _rss(), False
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+        self._thread.start()
+        return self
+
+    def _watch(self):
+        while not self._stop:
+            self.peak = max(self.peak, _rss())
+            time.sleep(0.005)
+
+    def __exit__(self, *exc):
+        self._stop = True
+        self._thread.join()
+        self.peak = max(self.peak, _rss())
+
+
+def _rss() -> int:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def machine_rates(threads: int, quick: bool = False) -> dict:
+    """Measured fp32 matmul rate (FLOP/s) and read bandwidth (bytes/s), best of 3."""
+    torch.set_num_threads(threads)
+    n = 1024 if quick else 4096
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    a @ b
+    best = min(_timed(lambda: a @ b) for _ in range(3))
+    rate = 2 * n**3 / best
+    kernel = compiled.load("native") or compiled.load("portable")
+    x = torch.ones(2**24 if quick else 2**29)  # 2 GiB, beyond every cache (64 MiB when quick)
+    kernel.lib.bl_read_sum.restype = ctypes.c_double
+    read = lambda: kernel.lib.bl_read_sum(ctypes.c_void_p(x.data_ptr()), ctypes.c_int64(x.numel()), ctypes.c_int(threads))
+    read()
+    bw = x.numel() * 4 / min(_timed(read) for _ in range(3))
+    del x
+    return {"matmul_flops": rate, "read_bytes_per_s": bw}
+
+
+def _timed(fn) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def obvious_loop(net_spec, task, epochs: int, batch_size: int, full: bool) -> dict:
+    """(A) or (B): the loop a user would write with torch.nn, same weights and batch order."""
+    ref = bl.FeedForward(net_spec)
+    model = nn.Sequential(nn.Linear(784, net_spec.hidden[0]), nn.ReLU(), nn.Linear(net_spec.hidden[0], 10))
+    with torch.no_grad():
+        model[0].weight.copy_(ref.hidden[0].weight), model[0].bias.copy_(ref.hidden[0].bias)
+        model[2].weight.copy_(ref.readout.weight), model[2].bias.copy_(ref.readout.bias)
+    if not full:
+        model[0].weight.requires_grad_(False)
+        model[2].weight.requires_grad_(False)
+    optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=1e-3)
+    x, y = task.train.x, task.train.y
+    times = []
+    with PeakRSS() as mem:
+        for epoch in range(epochs):
+            order = torch.randperm(len(x), generator=rng.generator(0, f"order/{epoch}"))
+            start = time.perf_counter()
+            for s in range(0, len(x), batch_size):
+                index = order[s : s + batch_size]
+                optimizer.zero_grad()
+                loss = F.cross_entropy(model(x[index]), y[index])
+                loss.backward()
+                optimizer.step()
+            times.append(time.perf_counter() - start)
+    with torch.no_grad():
+        acc = float((model(task.test.x).argmax(1) == task.test.y).float().mean())
+    return {"epoch_s": times, "peak_rss": mem.peak, "test_accuracy": acc}
+
+
+def engine_run(net_spec, task, epochs: int, batch_size: int, cache: str, kernel: str = "auto", keep: bool = False) -> dict:
+    """(C): biaslearn.train with the engine; the runner (cache build, or reuse) is timed on its own."""
+    net = bl.FeedForward(net_spec)
+    with configure(cache=cache, kernel=kernel), PeakRSS() as mem:
+        start = time.perf_counter()
+        runner = EngineRunner(net, task, get_method("bias"))
+        build = time.perf_counter() - start
+        history = bl.train(net, task, "bias", bl.TrainConfig(epochs=epochs, batch_size=batch_size, lr=1e-3, engine="fast"), epoch_runner=runner)
+    out = {"epoch_s": [h["seconds"] for h in history], "build_s": build, "peak_rss": mem.peak,
+           "test_accuracy": history[-1]["test_accuracy"], "storage": runner.plan.storage, "kernel": runner.kernel.name,
+           "cache_bytes": sum(runner.rows(s).nbytes for s in (task.train, task.test))}
+    del runner
+    if not keep:
+        clear_cache()
+    return out
+
+
+def many_run(net_spec, task, batch_size: int, count: int, cache: str) -> dict:
+    """`count` bias vectors (learning rates) on the same cached rows: interleaved per batch vs one after another."""
+    lrs = [1e-3 * (1.5**i) for i in range(count)]
+    out = {}
+    with configure(cache=cache):
+        for interleave in (False, True):
+            nets = [bl.FeedForward(net_spec) for _ in lrs]
+            configs = [bl.TrainConfig(epochs=1, batch_size=batch_size, lr=lr, engine="fast") for lr in lrs]
+            train_many(nets, task, "bias", configs)  # warm: builds the shared cache once
+            nets = [bl.FeedForward(net_spec) for _ in lrs]
+            start = time.perf_counter()
+            hist = train_many(nets, task, "bias", configs, interleave=interleave)
+            out["interleaved" if interleave else "sequential"] = hist[0][0]["seconds"] * count
+    clear_cache()
+    return out
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--widths", default="1024,4096,16384")
+    p.add_argument("--epochs", type=int, default=3, help="epochs for A and C (accuracy compared after these)")
+    p.add_argument("--epochs-full", type=int, default=1, help="epochs timed for B")
+    p.add_argument("--subset", type=int, default=0, help="use only this many training images (0: all 60,000)")
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--many", type=int, default=4, help="bias vectors in the many-vectors section (0: skip)")
+    p.add_argument("--quick", action="store_true", help="widths 32,64, 1,000 images, 1 epoch")
+    p.add_argument("--json", default="", help="also write the results here")
+    args = p.parse_args(argv)
+    if args.quick:
+        args.widths, args.subset, args.epochs, args.many = "32,64", 1000, 1, 2
+    widths = [int(w) for w in args.widths.split(",")]
+    torch.set_num_threads(args.threads)
+    with configure(threads=args.threads):
+        return _run(args, widths)
+
+
+def _run(args, widths):
+
+    task = bl.load_task("fashion-mnist")
+    if args.subset:
+        task = bl.Task(task.name, task.train.subset(torch.arange(args.subset)), task.test.subset(torch.arange(min(2000, args.subset))), 10)
+    started = time.perf_counter()
+    print(f"engine_speed: {time.strftime('%Y-%m-%d %H:%M:%S %Z')}, {platform.processor() or platform.machine()}, "
+          f"{os.cpu_count()} CPUs, torch {torch.__version__}, {args.threads} threads")
+    print(f"task: {task.name}, {len(task.train)} train / {len(task.test)} test, batch 256, Adam lr 1e-3; "
+          f"A and C {args.epochs} epochs, B {args.epochs_full}")
+    rates = machine_rates(args.threads, args.quick)
+    print(f"machine: fp32 matmul {rates['matmul_flops'] / 1e9:.0f} GFLOP/s, read bandwidth {rates['read_bytes_per_s'] / 1e9:.1f} GB/s")
+    results = {"machine": rates, "widths": {}}
+    rows = len(task.train)
+    for width in widths:
+        spec = bl.NetworkSpec(784, (width,), 10, seed=0)
+        r = {}
+        r["A"] = obvious_loop(spec, task, args.epochs, 256, full=False)
+        r["B"] = obvious_loop(spec, task, args.epochs_full, 256, full=True)
+        clear_cache()
+        r["C"] = engine_run(spec, task, args.epochs, 256, "float32", keep=True)
+        r["C_torch"] = engine_run(spec, task, args.epochs, 256, "float32", kernel="torch")  # reuses C's cache
+        r["C_bf16"] = engine_run(spec, task, args.epochs, 256, "bfloat16")
+        npad = (width + 15) // 16 * 16
+        flops = 4.0 * rows * npad * 10
+        for key, elem in (("C", 4), ("C_bf16", 2)):
+            bound = max(flops / rates["matmul_flops"], rows * npad * elem / rates["read_bytes_per_s"])
+            r[key]["bound_s"] = bound
+        results["widths"][width] = r
+        best = lambda k: min(r[k]["epoch_s"])
+        print(f"\n== width {width} ==")
+        print(f"  {'variant':<34}{'s/epoch (best)':>15}{'s/epoch (mean)':>15}{'peak RSS':>11}{'test acc':>10}")
+        names = {"A": "A obvious loop (biases only)", "B": "B full training", "C": "C engine, float32 cache",
+                 "C_bf16": "C engine, bfloat16 cache", "C_torch": "C' cached rows, torch ops"}
+        for k, name in names.items():
+            e = r[k]["epoch_s"]
+            acc = f"{r[k]['test_accuracy']:.4f}" if k != "B" else "-"
+            print(f"  {name:<34}{min(e):>15.3f}{sum(e) / len(e):>15.3f}{r[k]['peak_rss'] / 2**30:>9.2f}G{acc:>10}")
+        for k in ("C", "C_bf16"):
+            print(f"  {k}: cache build {r[k]['build_s']:.2f} s ({r[k]['cache_bytes'] / 2**30:.2f} GiB {r[k]['storage']}, kernel {r[k]['kernel']}); "
+                  f"bound {r[k]['bound_s']:.3f} s/epoch, C/bound {best(k) / r[k]['bound_s']:.2f}")
+        print(f"  A/C {best('A') / best('C'):.1f}x   B/C {best('B') / best('C'):.1f}x   "
+              f"A/C_bf16 {best('A') / best('C_bf16'):.1f}x   B/C_bf16 {best('B') / best('C_bf16'):.1f}x   C'/C {best('C_torch') / best('C'):.1f}x")
+        print(f"  accuracy A {r['A']['test_accuracy']:.4f}  C {r['C']['test_accuracy']:.4f}  C_bf16 {r['C_bf16']['test_accuracy']:.4f}")
+    if args.many and widths:
+        width = widths[-1]
+        spec = bl.NetworkSpec(784, (width,), 10, seed=0)
+        print(f"\n== many bias vectors: {args.many} learning rates sharing the cache, width {width}, 1 epoch ==")
+        for cache in ("float32", "bfloat16"):
+            m = many_run(spec, task, 256, args.many, cache)
+            results.setdefault("many", {})[cache] = m
+            print(f"  {cache}: one after another {m['sequential']:.3f} s, interleaved per batch {m['interleaved']:.3f} s "
+                  f"({m['sequential'] / m['interleaved']:.2f}x)")
+    print(f"\nwall time {time.perf_counter() - started:.0f} s")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(results, f, indent=1)
+    return results
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,442 @@
+/* Fused bias-learning kernel for one-hidden-layer ReLU networks on cached rows.
+ *
+ * Per row r of a batch (P row p_r, padded to npad, a multiple of 16, zero padding):
+ *   h = relu(p_r + b);  out = Cs h + c;  dout = dL/dout (cross entropy or mse, batch mean)
+ *   gb += [h > 0] * (Cs^T dout);  G += dout (x) h;  gc += dout
+ * Each row is read once from memory; the forward pass keeps h for the backward pass in a
+ * per-thread buffer that stays in cache. Two rows are processed together so every readout
+ * value loaded feeds two FMAs. Rows are split over OpenMP threads within the batch; per-thread
+ * gradient accumulators are reduced at the end of the batch.
+ * Build: gcc -O3 -fopenmp [-march=native] -shared -fPIC. Without AVX-512 the portable C loops
+ * are used (same results to float tolerance). See biaslearn/engine/torch_kernel.py for the
+ * reference equations. */
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+#if defined(__AVX512F__) && defined(__AVX512BW__)
+#include <immintrin.h>
+#define BL_AVX512 1
+#else
+#define BL_AVX512 0
+#endif
+
+#define KMAX 16   /* outputs handled by the register-blocked AVX-512 path */
+#define KLIMIT 64 /* outputs handled at all */
+
+typedef struct {
+    const void *rows; int64_t ld; int bf16;
+    const int64_t *index; int64_t batch;
+    const float *b, *cs, *c; int64_t npad, k;
+    int loss_kind; const int64_t *labels; const float *targets;
+    int want_gb, want_g;
+} Step;
+
+int bl_has_avx512(void) { return BL_AVX512; }
+
+static inline float bf16_value(const uint16_t *p, int64_t j) {
+    uint32_t u = (uint32_t)p[j] << 16; float f; memcpy(&f, &u, 4); return f;
+}
+
+/* dL/dout for one row from its logits; returns the row's loss (sum over outputs for mse). */
+static double row_loss(const Step *s, int64_t r, const float *out, float *dout) {
+    int64_t K = s->k;
+    if (s->loss_kind == 0) {
+        double m = out[0];
+        for (int64_t k = 1; k < K; k++) if (out[k] > m) m = out[k];
+        double z = 0.0;
+        for (int64_t k = 0; k < K; k++) z += exp((double)out[k] - m);
+        double lz = m + log(z);
+        int64_t y = s->labels[r];
+        for (int64_t k = 0; k < K; k++) dout[k] = (float)(exp((double)out[k] - lz) / (double)s->batch);
+        dout[y] -= (float)(1.0 / (double)s->batch);
+        return lz - out[y];
+    }
+    double total = 0.0, scale = 2.0 / ((double)s->batch * (double)K);
+    for (int64_t k = 0; k < K; k++) {
+        double d = (double)out[k] - s->targets[r * K + k];
+        total += d * d; dout[k] = (float)(scale * d);
+    }
+    return total;
+}
+
+static const void *row_ptr(const Step *s, int64_t i) {
+    return s->bf16 ? (const void *)((const uint16_t *)s->rows + i * s->ld)
+                   : (const void *)((const float *)s->rows + i * s->ld);
+}
+
+/* ---------------- portable path: one row at a time ---------------- */
+static void forward_row_portable(const Step *s, const void *p, float *h, float *out) {
+    int64_t N = s->npad, K = s->k;
+    for (int64_t j = 0; j < N; j++) {
+        float v = (s->bf16 ? bf16_value((const uint16_t *)p, j) : ((const float *)p)[j]) + s->b[j];
+        h[j] = v > 0.0f ? v : 0.0f;
+    }
+    for (int64_t k = 0; k < K; k++) {
+        const float *ck = s->cs + k * N; float acc = 0.0f;
+        for (int64_t j = 0; j < N; j++) acc += h[j] * ck[j];
+        out[k] = acc + s->c[k];
+    }
+}
+
+static void backward_row_portable(const Step *s, const float *h, const float *dout, float *gb, float *g) {
+    int64_t N = s->npad, K = s->k;
+    if (s->want_gb)
+        for (int64_t j = 0; j < N; j++) {
+            if (h[j] > 0.0f) {
+                float d = 0.0f;
+                for (int64_t k = 0; k < K; k++) d += dout[k] * s->cs[k * N + j];
+                gb[j] += d;
+            }
+        }
+    if (s->want_g)
+        for (int64_t k = 0; k < K; k++) {
+            float *gk = g + k * N; float dk = dout[k];
+            for (int64_t j = 0; j < N; j++) gk[j] += dk * h[j];
+        }
+}
+
+#define TILE 512 /* columns per tile: the readout tile (K x TILE floats) stays in L1 */
+
+#if BL_AVX512
+static inline __m512 load_row(const void *p, int bf16, int64_t j) {
+    if (bf16) {
+        __m256i v = _mm256_loadu_si256((const __m256i *)((const uint16_t *)p + j));
+        return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(v), 16));
+    }
+    return _mm512_loadu_ps((const float *)p + j);
+}
+
+static inline void prefetch_row(const void *p, int bf16, int64_t j) {
+    _mm_prefetch((const char *)p + (bf16 ? 2 : 4) * j, _MM_HINT_T0);
+}
+
+/* Forward over columns [j0, j1) for two rows: partial logits (16 lanes per output) are kept in
+ * acc0/acc1 between tiles; ReLU masks are stored for the backward pass. csb is the readout in
+ * blocked layout (npad/16, K, 16) so the K vectors of one column block are contiguous.
+ * K is a compile-time constant after inlining (see the dispatch tables below). */
+static inline __attribute__((always_inline)) void pair_forward_tile(
+    const int K, int bf, const void *p0, const void *p1, const void *n0, const void *n1, const float *b,
+    const float *csb, int64_t j0, int64_t j1, float *acc0, float *acc1, uint16_t *m0, uint16_t *m1) {
+    __m512 a0[KMAX], a1[KMAX];
+    const __m512 zero = _mm512_setzero_ps();
+#pragma GCC unroll 16
+    for (int k = 0; k < K; k++) { a0[k] = _mm512_load_ps(acc0 + 16 * k); a1[k] = _mm512_load_ps(acc1 + 16 * k); }
+    for (int64_t j = j0; j < j1; j += 16) {
+        prefetch_row(n0, bf, j);
+        prefetch_row(n1, bf, j);
+        __m512 bj = _mm512_loadu_ps(b + j);
+        __m512 z0 = _mm512_add_ps(load_row(p0, bf, j), bj);
+        __m512 z1 = _mm512_add_ps(load_row(p1, bf, j), bj);
+        __mmask16 k0 = _mm512_cmp_ps_mask(z0, zero, _CMP_GT_OQ), k1 = _mm512_cmp_ps_mask(z1, zero, _CMP_GT_OQ);
+        if (m0) { m0[j >> 4] = k0; m1[j >> 4] = k1; }
+        __m512 h0 = _mm512_maskz_mov_ps(k0, z0), h1 = _mm512_maskz_mov_ps(k1, z1);
+        const float *cj = csb + (j >> 4) * K * 16;
+#pragma GCC unroll 16
+        for (int k = 0; k < K; k++) {
+            __m512 ck = _mm512_load_ps(cj + 16 * k);
+            a0[k] = _mm512_fmadd_ps(h0, ck, a0[k]);
+            a1[k] = _mm512_fmadd_ps(h1, ck, a1[k]);
+        }
+    }
+#pragma GCC unroll 16
+    for (int k = 0; k < K; k++) { _mm512_store_ps(acc0 + 16 * k, a0[k]); _mm512_store_ps(acc1 + 16 * k, a1[k]); }
+}
+
+/* gb[j] += [z0 > 0] (Cs^T d0)_j + [z1 > 0] (Cs^T d1)_j over columns [j0, j1). */
+static inline __attribute__((always_inline)) void pair_bias_tile(
+    const int K, const float *d0, const float *d1, const float *csb, int64_t j0, int64_t j1,
+    const uint16_t *m0, const uint16_t *m1, float *gb) {
+    __m512 e0[KMAX], e1[KMAX];
+#pragma GCC unroll 16
+    for (int k = 0; k < K; k++) { e0[k] = _mm512_set1_ps(d0[k]); e1[k] = _mm512_set1_ps(d1[k]); }
+    for (int64_t j = j0; j < j1; j += 16) {
+        const float *cj = csb + (j >> 4) * K * 16;
+        /* two partial sums per row: halves the dependent FMA chain */
+        __m512 c0 = _mm512_load_ps(cj);
+        __m512 s0 = _mm512_mul_ps(e0[0], c0), s1 = _mm512_mul_ps(e1[0], c0);
+        __m512 t0 = _mm512_setzero_ps(), t1 = _mm512_setzero_ps();
+#pragma GCC unroll 16
+        for (int k = 1; k < K; k++) {
+            __m512 ck = _mm512_load_ps(cj + 16 * k);
+            if (k & 1) { t0 = _mm512_fmadd_ps(e0[k], ck, t0); t1 = _mm512_fmadd_ps(e1[k], ck, t1); }
+            else { s0 = _mm512_fmadd_ps(e0[k], ck, s0); s1 = _mm512_fmadd_ps(e1[k], ck, s1); }
+        }
+        s0 = _mm512_add_ps(s0, t0); s1 = _mm512_add_ps(s1, t1);
+        __m512 acc = _mm512_load_ps(gb + j);
+        acc = _mm512_mask_add_ps(acc, (__mmask16)m0[j >> 4], acc, s0);
+        acc = _mm512_mask_add_ps(acc, (__mmask16)m1[j >> 4], acc, s1);
+        _mm512_store_ps(gb + j, acc);
+    }
+}
+
+/* G (blocked like csb) += d0 (x) h0 + d1 (x) h1 over columns [j0, j1), h recomputed from P. */
+static inline __attribute__((always_inline)) void pair_readout_tile(
+    const int K, int bf, const void *p0, const void *p1, const float *b, const float *d0, const float *d1,
+    int64_t j0, int64_t j1, const uint16_t *m0, const uint16_t *m1, float *gblk) {
+    __m512 e0[KMAX], e1[KMAX];
+#pragma GCC unroll 16
+    for (int k = 0; k < K; k++) { e0[k] = _mm512_set1_ps(d0[k]); e1[k] = _mm512_set1_ps(d1[k]); }
+    for (int64_t j = j0; j < j1; j += 16) {
+        __m512 bj = _mm512_loadu_ps(b + j);
+        __m512 h0 = _mm512_maskz_add_ps((__mmask16)m0[j >> 4], load_row(p0, bf, j), bj);
+        __m512 h1 = _mm512_maskz_add_ps((__mmask16)m1[j >> 4], load_row(p1, bf, j), bj);
+        float *gj = gblk + (j >> 4) * K * 16;
+#pragma GCC unroll 16
+        for (int k = 0; k < K; k++) {
+            __m512 acc = _mm512_load_ps(gj + 16 * k);
+            acc = _mm512_fmadd_ps(e0[k], h0, acc);
+            acc = _mm512_fmadd_ps(e1[k], h1, acc);
+            _mm512_store_ps(gj + 16 * k, acc);
+        }
+    }
+}
+
+#define BL_CASES(X) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11) X(12) X(13) X(14) X(15) X(16)
+#define BL_FWD(K) static void fwd_##K(int bf, const void *p0, const void *p1, const void *n0, const void *n1, const float *b, \
+    const float *csb, int64_t j0, int64_t j1, float *a0, float *a1, uint16_t *m0, uint16_t *m1) { \
+    pair_forward_tile(K, bf, p0, p1, n0, n1, b, csb, j0, j1, a0, a1, m0, m1); }
+#define BL_BIAS(K) static void bias_##K(const float *d0, const float *d1, const float *csb, int64_t j0, int64_t j1, \
+    const uint16_t *m0, const uint16_t *m1, float *gb) { pair_bias_tile(K, d0, d1, csb, j0, j1, m0, m1, gb); }
+#define BL_READ(K) static void read_##K(int bf, const void *p0, const void *p1, const float *b, const float *d0, \
+    const float *d1, int64_t j0, int64_t j1, const uint16_t *m0, const uint16_t *m1, float *g) { \
+    pair_readout_tile(K, bf, p0, p1, b, d0, d1, j0, j1, m0, m1, g); }
+BL_CASES(BL_FWD)
+BL_CASES(BL_BIAS)
+BL_CASES(BL_READ)
+typedef void (*fwd_fn)(int, const void *, const void *, const void *, const void *, const float *, const float *,
+                       int64_t, int64_t, float *, float *, uint16_t *, uint16_t *);
+typedef void (*bias_fn)(const float *, const float *, const float *, int64_t, int64_t, const uint16_t *, const uint16_t *, float *);
+typedef void (*read_fn)(int, const void *, const void *, const float *, const float *, const float *, int64_t, int64_t,
+                        const uint16_t *, const uint16_t *, float *);
+#define BL_PTR_FWD(K) fwd_##K,
+#define BL_PTR_BIAS(K) bias_##K,
+#define BL_PTR_READ(K) read_##K,
+static const fwd_fn FWD[KMAX] = {BL_CASES(BL_PTR_FWD)};
+static const bias_fn BIAS[KMAX] = {BL_CASES(BL_PTR_BIAS)};
+static const read_fn READ[KMAX] = {BL_CASES(BL_PTR_READ)};
+#endif
+
+static int use_blocked(int64_t k) { return BL_AVX512 && k <= KMAX; }
+
+/* Per-thread workspace layout (floats), for at most `rows` rows per thread. */
+typedef struct { int64_t acc, mask, dout, gb, g, hbuf, total; } Layout;
+
+static Layout layout(int64_t rows, int64_t npad, int64_t k) {
+    Layout l; int64_t r = rows + 2, o = 0;
+    l.acc = o; o += r * k * 16;
+    l.mask = o; o += (r * (npad / 16) + 31) / 2 / 16 * 16 + 16;
+    l.dout = o; o += (r * k + 15) / 16 * 16;
+    l.gb = o; o += npad;
+    l.g = o; o += k * npad;
+    l.hbuf = o; o += 2 * npad;
+    l.total = o;
+    return l;
+}
+
+static int64_t rows_per_thread(int64_t batch, int threads) {
+    int64_t pairs = (batch + 1) / 2;
+    return 2 * ((pairs + threads - 1) / threads);
+}
+
+int64_t bl_workspace(int64_t batch, int64_t npad, int64_t k, int threads) {
+    if (threads < 1) threads = 1;
+    return k * npad + 16 + threads * layout(rows_per_thread(batch, threads), npad, k).total;
+}
+
+/* Forward over rows [r0, r1) of the index, tile by tile; logits into out (r1 - r0, K) and,
+ * if masks is not NULL, the ReLU masks for the backward pass. */
+static void forward_rows(const Step *s, const float *csb, int64_t r0, int64_t r1, float *acc, uint16_t *masks, float *out) {
+    const int64_t N = s->npad, K = s->k, n = r1 - r0, mrow = N / 16;
+#if BL_AVX512
+    if (use_blocked(K)) {
+        memset(acc, 0, sizeof(float) * (n + 1) * K * 16);
+        for (int64_t j0 = 0; j0 < N; j0 += TILE) {
+            int64_t j1 = j0 + TILE < N ? j0 + TILE : N;
+            for (int64_t i = 0; i < n; i += 2) {
+                int single = (i + 1 >= n);
+                const void *p0 = row_ptr(s, s->index[r0 + i]);
+                const void *p1 = single ? p0 : row_ptr(s, s->index[r0 + i + 1]);
+                const void *n0 = i + 2 < n ? row_ptr(s, s->index[r0 + i + 2]) : p0;
+                const void *n1 = i + 3 < n ? row_ptr(s, s->index[r0 + i + 3]) : n0;
+                FWD[K - 1](s->bf16, p0, p1, n0, n1, s->b, csb, j0, j1, acc + i * K * 16, acc + (i + 1) * K * 16,
+                           masks ? masks + i * mrow : NULL, masks ? masks + (i + 1) * mrow : NULL);
+            }
+        }
+        for (int64_t i = 0; i < n; i++)
+            for (int64_t k = 0; k < K; k++) {
+                float v = 0.0f;
+                for (int u = 0; u < 16; u++) v += acc[(i * K + k) * 16 + u];
+                out[i * K + k] = v + s->c[k];
+            }
+        return;
+    }
+#endif
+    (void)acc; (void)masks; (void)mrow;
+    for (int64_t i = 0; i < n; i++) forward_row_portable(s, row_ptr(s, s->index[r0 + i]), (float *)acc, out + i * K);
+}
+
+/* Loss and gradients of rows [r0, r1): this thread's accumulators gb (npad), g (K x npad, blocked
+ * on the AVX-512 path), gc (K). Returns the summed loss. */
+static double step_rows(const Step *s, const float *csb, int64_t r0, int64_t r1, float *w, Layout l, float *gc) {
+    const int64_t N = s->npad, K = s->k, n = r1 - r0, mrow = N / 16;
+    float *out = w + l.dout, *gb = w + l.gb, *g = w + l.g;
+    float dout[KLIMIT];
+    double loss = 0.0;
+    if (s->want_gb) memset(gb, 0, sizeof(float) * N);
+    if (s->want_g) memset(g, 0, sizeof(float) * N * K);
+#if BL_AVX512
+    if (use_blocked(K)) {
+        uint16_t *masks = (uint16_t *)(w + l.mask);
+        forward_rows(s, csb, r0, r1, w + l.acc, masks, out);
+        for (int64_t i = 0; i < n; i++) {  /* logits -> dL/dout in place */
+            loss += row_loss(s, r0 + i, out + i * K, dout);
+            for (int64_t k = 0; k < K; k++) { out[i * K + k] = dout[k]; gc[k] += dout[k]; }
+        }
+        if (n % 2) for (int64_t k = 0; k < K; k++) out[n * K + k] = 0.0f;  /* the lone row's partner */
+        for (int64_t j0 = 0; j0 < N; j0 += TILE) {
+            int64_t j1 = j0 + TILE < N ? j0 + TILE : N;
+            for (int64_t i = 0; i < n; i += 2) {
+                const uint16_t *m0 = masks + i * mrow, *m1 = i + 1 < n ? masks + (i + 1) * mrow : m0;
+                if (s->want_gb) BIAS[K - 1](out + i * K, out + (i + 1) * K, csb, j0, j1, m0, m1, gb);
+                if (s->want_g) {
+                    const void *p0 = row_ptr(s, s->index[r0 + i]);
+                    const void *p1 = i + 1 < n ? row_ptr(s, s->index[r0 + i + 1]) : p0;
+                    READ[K - 1](s->bf16, p0, p1, s->b, out + i * K, out + (i + 1) * K, j0, j1, m0, m1, g);
+                }
+            }
+        }
+        return loss;
+    }
+#endif
+    float *h = w + l.hbuf;
+    for (int64_t i = 0; i < n; i++) {
+        forward_row_portable(s, row_ptr(s, s->index[r0 + i]), h, out);
+        loss += row_loss(s, r0 + i, out, dout);
+        backward_row_portable(s, h, dout, gb, g);
+        for (int64_t k = 0; k < K; k++) gc[k] += dout[k];
+    }
+    return loss;
+}
+
+static void block_readout(const float *cs, float *csb, int64_t npad, int64_t k, int64_t c0, int64_t c1) {
+    for (int64_t jb = c0 / 16; jb < c1 / 16; jb++)
+        for (int64_t q = 0; q < k; q++)
+            memcpy(csb + (jb * k + q) * 16, cs + q * npad + jb * 16, sizeof(float) * 16);
+}
+
+/* One training step's loss and gradients over a batch. Outputs are overwritten.
+ * work: bl_workspace(batch, npad, k, threads) floats, 64-byte aligned. Returns the summed loss. */
+double bl_step(const void *rows, int64_t ld, int bf16, const int64_t *index, int64_t batch,
+               const float *b, const float *cs, const float *c, int64_t npad, int64_t k,
+               int loss_kind, const int64_t *labels, const float *targets, int want_gb, int want_g,
+               float *gb, float *g, float *gc, float *work, int threads) {
+    Step s = {rows, ld, bf16, index, batch, b, cs, c, npad, k, loss_kind, labels, targets, want_gb, want_g};
+    if (threads < 1) threads = 1;
+    if (threads > 64) threads = 64;
+    if (k > KLIMIT || batch < 1) return NAN;
+    const int blocked = use_blocked(k);
+    float *csb = work;
+    const Layout l = layout(rows_per_thread(batch, threads), npad, k);
+    float *base = work + k * npad + 16;
+    double loss = 0.0;
+    float gcs[64][KLIMIT];
+#pragma omp parallel num_threads(threads) reduction(+ : loss)
+    {
+        int t = 0, nt = 1;
+#ifdef _OPENMP
+        t = omp_get_thread_num(); nt = omp_get_num_threads();
+#endif
+        int64_t c0 = npad / 16 * t / nt * 16, c1 = npad / 16 * (t + 1) / nt * 16;
+        if (blocked) block_readout(cs, csb, npad, k, c0, c1);
+#pragma omp barrier
+        float *w = base + t * l.total;
+        for (int64_t q = 0; q < k; q++) gcs[t][q] = 0.0f;
+        int64_t pairs = (batch + 1) / 2, lo = pairs * t / nt, hi = pairs * (t + 1) / nt;
+        int64_t r0 = 2 * lo, r1 = 2 * hi < batch ? 2 * hi : batch;
+        if (r1 > r0) loss += step_rows(&s, csb, r0, r1, w, l, gcs[t]);
+        else {
+            if (want_gb) memset(w + l.gb, 0, sizeof(float) * npad);
+            if (want_g) memset(w + l.g, 0, sizeof(float) * npad * k);
+        }
+#pragma omp barrier
+        /* reduce the per-thread accumulators, each thread a slice of the columns */
+        if (want_gb)
+            for (int64_t j = c0; j < c1; j++) {
+                float v = 0.0f;
+                for (int u = 0; u < nt; u++) v += base[u * l.total + l.gb + j];
+                gb[j] = v;
+            }
+        if (want_g)
+            for (int64_t q = 0; q < k; q++)
+                for (int64_t j = c0; j < c1; j++) {
+                    int64_t at = blocked ? ((j >> 4) * k + q) * 16 + (j & 15) : q * npad + j;
+                    float v = 0.0f;
+                    for (int u = 0; u < nt; u++) v += base[u * l.total + l.g + at];
+                    g[q * npad + j] = v;
+                }
+#pragma omp single
+        for (int64_t q = 0; q < k; q++) {
+            float v = 0.0f;
+            for (int u = 0; u < nt; u++) v += gcs[u][q];
+            gc[q] = v;
+        }
+    }
+    return loss;
+}
+
+/* Logits of the rows index[0..count): out (count, k). work: bl_workspace(count, npad, k, threads). */
+void bl_logits(const void *rows, int64_t ld, int bf16, const int64_t *index, int64_t count,
+               const float *b, const float *cs, const float *c, int64_t npad, int64_t k,
+               float *out, float *work, int threads) {
+    Step s = {rows, ld, bf16, index, count, b, cs, c, npad, k, 0, NULL, NULL, 0, 0};
+    if (threads < 1) threads = 1;
+    if (threads > 64) threads = 64;
+    if (k > KLIMIT || count < 1) return;
+    const int blocked = use_blocked(k);
+    float *csb = work;
+    const Layout l = layout(rows_per_thread(count, threads), npad, k);
+    float *base = work + k * npad + 16;
+#pragma omp parallel num_threads(threads)
+    {
+        int t = 0, nt = 1;
+#ifdef _OPENMP
+        t = omp_get_thread_num(); nt = omp_get_num_threads();
+#endif
+        int64_t c0 = npad / 16 * t / nt * 16, c1 = npad / 16 * (t + 1) / nt * 16;
+        if (blocked) block_readout(cs, csb, npad, k, c0, c1);
+#pragma omp barrier
+        int64_t pairs = (count + 1) / 2, lo = pairs * t / nt, hi = pairs * (t + 1) / nt;
+        int64_t r0 = 2 * lo, r1 = 2 * hi < count ? 2 * hi : count;
+        float *w = base + t * l.total;
+        if (r1 > r0) forward_rows(&s, csb, r0, r1, blocked ? w + l.acc : w + l.hbuf, NULL, out + r0 * k);
+    }
+}
+
+/* Sum of n floats read by `threads` threads: a measure of attainable read bandwidth. */
+double bl_read_sum(const float *x, int64_t n, int threads) {
+    double total = 0.0;
+    if (threads < 1) threads = 1;
+#pragma omp parallel for num_threads(threads) reduction(+ : total) schedule(static)
+    for (int64_t i0 = 0; i0 < n; i0 += 4096) {
+        int64_t i1 = i0 + 4096 < n ? i0 + 4096 : n;
+#if BL_AVX512
+        __m512 a = _mm512_setzero_ps(), b = _mm512_setzero_ps(), c = _mm512_setzero_ps(), d = _mm512_setzero_ps();
+        int64_t i = i0;
+        for (; i + 64 <= i1; i += 64) {
+            a = _mm512_add_ps(a, _mm512_loadu_ps(x + i)); b = _mm512_add_ps(b, _mm512_loadu_ps(x + i + 16));
+            c = _mm512_add_ps(c, _mm512_loadu_ps(x + i + 32)); d = _mm512_add_ps(d, _mm512_loadu_ps(x + i + 48));
+        }
+        float part = _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(a, b), _mm512_add_ps(c, d)));
+        for (; i < i1; i++) part += x[i];
+#else
+        float part = 0.0f;
+        for (int64_t i = i0; i < i1; i++) part += x[i];
+#endif
+        total += part;
+    }
+    return total;
+}
