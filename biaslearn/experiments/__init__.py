@@ -13,6 +13,7 @@ DEFAULT = "compare"
 
 EXPERIMENTS: dict[str, str] = {
     "compare": "biaslearn.experiments.compare",
+    "reaching": "biaslearn.experiments.reaching",
 }
 
 
