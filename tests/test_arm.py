@@ -116,6 +116,14 @@ def test_joint_limits_push_back():
     assert -0.1 < float(state.q[0, 1]) < 0.0
 
 
+def test_hand_state_matches_kinematics():
+    arm = TwoJointArm()
+    q, qd = torch.tensor([[0.3, 1.1], [1.0, 0.2]]), torch.tensor([[0.5, -1.0], [2.0, 0.3]])
+    position, velocity = arm.hand_state(q, qd)
+    torch.testing.assert_close(position, arm.hand(q))
+    torch.testing.assert_close(velocity, arm.hand_velocity(q, qd))
+
+
 def test_gradients_flow_through_the_plant():
     arm = TwoJointArm()
     command = torch.zeros(1, 30, 2, requires_grad=True)

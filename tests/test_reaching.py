@@ -82,31 +82,58 @@ def test_bias_training_keeps_frozen_weights_bitwise():
     assert not torch.equal(net.b, b0)
 
 
-QUICK_TEST = dict(reaching.QUICK, units=64, epochs=("bias=80", "full=30"), methods=("bias", "full"),
-                  learning_rates=("bias=0.03", "full=0.003"), delay_min=3, delay_max=8, move_steps=35,
-                  adapt_epochs=20, washout_epochs=10, sweep=16, eval_every=5)
+def test_bias_training_reaches_far_better_than_untrained():
+    """A small closed-loop problem (4 targets, short trials): biases alone cut the endpoint error."""
+    spec = ReachSpec(delay_steps=(3, 6), move_steps=30, reaction_steps=8, end_steps=6)
+    net = RecurrentNet(RecurrentSpec(spec.in_features, 128, 2, seed=0, alpha=0.2, beta=0.2, recurrent="gaussian:1.2"))
+    history = train_reaching(net, TwoJointArm(ArmSpec()), spec, "bias",
+                             ReachTraining(epochs=40, lr=0.05, batch_size=8, eval_every=40), ring(4))
+    assert history[-1]["error"] < 0.4 * history[0]["error"], history
+
+
+TINY = dict(reaching.QUICK, units=32, epochs=("bias=4", "full=4", "readout=4"), delay_min=2, delay_max=4,
+            move_steps=25, adapt_epochs=2, washout_epochs=2, sweep=12, eval_every=2)
+
+
+def test_tiny_run_writes_results_and_figures(tmp_path):
+    config = dataclasses.replace(reaching.Config(), **TINY)
+    folder = RunFolder(tmp_path, show_progress=False)
+    summary = reaching.run(config, folder)
+    assert set(summary["methods"]) == {"bias", "full", "readout"}
+    assert all(row["frozen_unchanged"] for row in summary["methods"].values())
+    assert summary["adaptation"]["bias"]["frozen_unchanged"] is True
+    for name in ("trajectories.png", "error_vs_epoch.png", "generalisation.png", "adaptation.png", "results.json"):
+        assert (folder.path / name).exists(), name
+    assert "bias / full" in reaching.format_summary(summary)
+
+
+def test_config_messages():
+    with pytest.raises(BiaslearnError, match="methods: unknown 'mask'"):
+        reaching.Config(methods=("mask",))
+    with pytest.raises(BiaslearnError, match="adapt_from"):
+        reaching.Config(methods=("full",), adapt_from=("bias",))
 
 
 @pytest.fixture(scope="module")
 def quick_run(tmp_path_factory):
-    config = dataclasses.replace(reaching.Config(), **QUICK_TEST)
+    config = dataclasses.replace(reaching.Config(), **reaching.QUICK)
     folder = RunFolder(tmp_path_factory.mktemp("reaching"), show_progress=False)
     return folder, reaching.run(config, folder)
 
 
+@pytest.mark.slow
 def test_quick_run_learns_to_reach(quick_run):
-    folder, summary = quick_run
+    _, summary = quick_run
     for method in ("bias", "full"):
         row = summary["methods"][method]
-        assert row["final_error_cm"] < 0.5 * row["untrained_error_cm"], row
+        assert row["final_error_cm"] < 0.3 * row["untrained_error_cm"], row
         assert row["frozen_unchanged"] is True
-        assert row["unseen_sweep_error_cm"] < 0.6 * row["untrained_error_cm"], row
+        assert row["unseen_sweep_error_cm"] < 0.4 * row["untrained_error_cm"], row
     assert summary["methods"]["bias"]["trained_parameters"] < summary["methods"]["full"]["trained_parameters"] / 10
-    for name in ("trajectories.png", "error_vs_epoch.png", "generalisation.png", "adaptation.png", "results.json"):
-        assert (folder.path / name).exists(), name
 
 
-def test_quick_run_adaptation_reduces_curl_deviation(quick_run):
+@pytest.mark.slow
+def test_quick_run_adaptation_reduces_curl_error(quick_run):
     _, summary = quick_run
     row = summary["adaptation"]["bias"]
     assert row["frozen_unchanged"] is True

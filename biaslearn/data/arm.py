@@ -127,6 +127,18 @@ class TwoJointArm:
     def hand_velocity(self, q: torch.Tensor, qd: torch.Tensor) -> torch.Tensor:
         return torch.einsum("bij,bj->bi", self.jacobian(q), qd)
 
+    def hand_state(self, q: torch.Tensor, qd: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Hand position and velocity (batch, 2) each, sharing the trigonometry (the closed loop's
+        per-step call)."""
+        q1, q12 = q[:, 0], q[:, 0] + q[:, 1]
+        c1, s1, c12, s12 = torch.cos(q1), torch.sin(q1), torch.cos(q12), torch.sin(q12)
+        x2, y2 = self.l2 * c12, self.l2 * s12
+        x, y = self.l1 * c1 + x2, self.l1 * s1 + y2
+        w12 = qd[:, 0] + qd[:, 1]
+        vx = -self.l1 * s1 * qd[:, 0] - y2 * w12
+        vy = self.l1 * c1 * qd[:, 0] + x2 * w12
+        return torch.stack((x, y), 1), torch.stack((vx, vy), 1)
+
     def inverse_kinematics(self, xy: torch.Tensor) -> torch.Tensor:
         """Joint angles (batch, 2) with the elbow flexed (q2 >= 0) that put the hand at xy (batch, 2)."""
         r2 = (xy**2).sum(1)

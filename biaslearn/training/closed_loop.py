@@ -74,8 +74,8 @@ def rollout(net: RecurrentNet, arm: TwoJointArm, spec: ReachSpec, batch: ReachBa
             command = command + torch.randn(n, 2, generator=generator) * spec.motor_noise
         force = curl_force(velocity, field) if field else None
         state = arm.step(state, command, force)
-        hand = arm.hand(state.q) - centre
-        velocity = arm.hand_velocity(state.q, state.qd)
+        hand, velocity = arm.hand_state(state.q, state.qd)
+        hand = hand - centre
         history.append((hand, velocity))
         hands.append(hand), velocities.append(velocity), torques.append(state.tau), commands.append(command)
     stack = lambda xs: torch.stack(xs, 1)  # noqa: E731
