@@ -242,10 +242,14 @@ def format_summary(summary: dict) -> str:
         lines.append(f"{m:10s} {row['trained_parameters']:8d} {str(row['epochs_to_criterion']):>14s} "
                      f"{row['untrained_error_cm']:10.2f} {row['final_error_cm']:8.2f} {row['unseen_sweep_error_cm'] or float('nan'):8.2f}")
     lines.append(f"epochs to criterion, bias / full: {summary['epochs_ratio_bias_over_full']}")
+
+    def cm(value):
+        return "n/a" if value is None else f"{value:+.2f}"
+
     for m, row in summary["adaptation"].items():
-        lines.append(f"curl {row['curl']} N s/m, biases re-learned from the {m}-trained net: lateral (cm) "
-                     f"first {row['field_first_lateral_cm']:.2f} -> last {row['field_last_lateral_cm']:.2f}; "
-                     f"washout first {row['washout_first_lateral_cm'] if row['washout_first_lateral_cm'] is None else round(row['washout_first_lateral_cm'], 2)}")
+        lines.append(f"curl {row['curl']} N s/m, biases re-learned from the {m}-trained net: signed lateral deviation (cm) "
+                     f"field on {cm(row['field_first_lateral_cm'])} -> {cm(row['field_last_lateral_cm'])}; "
+                     f"field off {cm(row['washout_first_lateral_cm'])} -> {cm(row['washout_last_lateral_cm'])}")
     return "\n".join(lines)
 
 
