@@ -60,7 +60,7 @@ class Config:
     readout: str = "uniform_fan_in:1.0"
     torque_gain: float = 1.0  # N m per readout unit
     methods: tuple[str, ...] = ("bias", "full", "readout")
-    epochs: tuple[str, ...] = ("bias=1200", "full=300", "readout=400")
+    epochs: tuple[str, ...] = ("bias=800", "full=200", "readout=300")
     learning_rates: tuple[str, ...] = ("bias=0.03", "full=0.003", "readout=0.01")
     batch_size: int = 32
     eval_every: int = 10
@@ -79,8 +79,8 @@ class Config:
     activation_ms: float = 50.0
     curl: float = 10.0  # N s/m
     adapt_from: tuple[str, ...] = ("bias", "full")
-    adapt_epochs: int = 150
-    washout_epochs: int = 100
+    adapt_epochs: int = 100
+    washout_epochs: int = 60
     adapt_lr: float = 0.01
 
     def __post_init__(self):
