@@ -147,7 +147,8 @@ class RunFolder:
             finished = folder.unit_done(name)
             result = _run_unit(folder, name, fn, kwargs)
             if not finished:
-                bar.update(1, unit=name)
+                shown = {k: result[k] for k in ("test_loss", "test_accuracy") if isinstance(result.get(k), float)}
+                bar.update(1, unit=name, **shown)
             return result
 
         if isinstance(self.executor, InProcessExecutor):

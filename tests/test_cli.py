@@ -69,3 +69,23 @@ def test_missing_data_files_from_the_shell(tmp_path):
 def test_list(capsys):
     assert main(["list"]) == 0
     assert "compare" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_cli_run_killed_mid_unit_resumes_to_identical_summary(tmp_path):
+    import signal
+    import time
+
+    args = [sys.executable, "-m", "biaslearn.cli", "run", "compare", "--quick", "--no-progress",
+            "--set", "epochs=4", "--set", "widths=256,1024"]
+    subprocess.run([*args, "--out", str(tmp_path / "a")], check=True, capture_output=True)
+    proc = subprocess.Popen([*args, "--out", str(tmp_path / "b")], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    checkpoint = tmp_path / "b" / "units" / "w256-full-s0" / "checkpoint.pt"
+    while not checkpoint.exists() and proc.poll() is None:
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert not (tmp_path / "b" / "summary.json").exists()
+    subprocess.run([*args, "--out", str(tmp_path / "b")], check=True, capture_output=True)
+    a, b = (json.loads((tmp_path / x / "summary.json").read_text()) for x in "ab")
+    assert a == b

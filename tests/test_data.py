@@ -75,3 +75,22 @@ def test_variants(digits):
     sub = bl.load_task("digits+classes:3-5")
     assert sub.n_classes == 3 and set(sub.train.y.tolist()) == {0, 1, 2}
     assert len(bl.load_task("digits+train:100").train) == 100
+
+
+def test_checksum_mismatch_is_reported(tmp_path):
+    array = np.arange(24, dtype=np.uint8).reshape(2, 3, 4)
+    _write_idx(tmp_path / "a.idx", array)
+    with pytest.raises(bl.BiaslearnError, match="checksum mismatch"):
+        read_idx(tmp_path / "a.idx", expected_sha256="0" * 64)
+
+
+def test_fashion_mnist_installed_and_intact():
+    task = bl.load_task("fashion-mnist")  # CI installs the Debian package; checksums verified on load
+    assert (len(task.train), len(task.test), task.in_features, task.n_classes) == (60000, 10000, 784, 10)
+
+
+def test_cached_dataset_does_not_mask_a_changed_folder(tmp_path, monkeypatch):
+    bl.load_task("fashion-mnist")
+    monkeypatch.setenv("BIASLEARN_FASHION_MNIST_DIR", str(tmp_path))
+    with pytest.raises(bl.BiaslearnError, match="no IDX files"):
+        bl.load_task("fashion-mnist")

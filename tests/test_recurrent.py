@@ -7,7 +7,9 @@ from biaslearn.training.methods import get_method
 
 
 def test_cell_equals_torch_rnn_with_copied_weights():
-    net = recurrent(3, 16, 2, seed=1, recurrent="gaussian:1.5", bias_init="uniform", initial_state="zeros")
+    # the equation r_t = (1-α) r_{t-1} + β tanh(...) is torch.nn.RNN for α = 1, β = 1 (PAPER.md's
+    # "α = 0" contradicts its own equation; see biaslearn/models/recurrent.py)
+    net = recurrent(3, 16, 2, seed=1, recurrent="gaussian:1.5", bias_init="uniform", initial_state="zeros", alpha=1.0, beta=1.0)
     ref = torch.nn.RNN(3, 16, nonlinearity="tanh", batch_first=True)
     with torch.no_grad():
         ref.weight_ih_l0.copy_(net.B)
@@ -19,6 +21,10 @@ def test_cell_equals_torch_rnn_with_copied_weights():
     ours = net.run(x, r0=h0)
     theirs, _ = ref(x, h0[None])
     torch.testing.assert_close(ours, theirs, rtol=1e-5, atol=1e-6)
+    # the general (leaky) code path gives the same at α = 1, β = 1
+    leaky = recurrent(3, 16, 2, seed=1, recurrent="gaussian:1.5", bias_init="uniform", initial_state="zeros",
+                      alpha=1.0, beta=1.0 + 1e-12)
+    torch.testing.assert_close(leaky.run(x, r0=h0), theirs, rtol=1e-5, atol=1e-6)
 
 
 def test_leaky_update_equation():
@@ -74,3 +80,19 @@ def test_bad_specs_raise():
         recurrent(2, 4, 2, seed=0)(torch.zeros(1, 3, 5))
     with pytest.raises(BiaslearnError, match="out_features == in_features"):
         recurrent(2, 4, 1, seed=0).closed_loop(torch.zeros(1, 3, 2), 4)
+
+
+def test_initial_state_map_of_the_system_initial_condition():
+    net = recurrent(0, 10, 1, seed=0, initial_state="map", init_features=2)
+    z = torch.tensor([[0.0, 1.0], [1.0, 0.0]])
+    r0 = net.initial(2, z)
+    torch.testing.assert_close(r0, torch.tanh(z @ net.A.T + net.a))
+    assert not torch.allclose(r0[0], r0[1])
+    assert net(steps=3, z=z).shape == (2, 3, 1)
+    with pytest.raises(BiaslearnError, match="initial condition"):
+        net(steps=3, batch=2)
+    A = net.A.detach().clone()
+    from biaslearn.training.sequence import SequenceTrainConfig, train_sequence
+
+    train_sequence(net, lambda n, s: (n(steps=5, z=z) ** 2).mean(), "bias", SequenceTrainConfig(steps=3, lr=0.1))
+    assert torch.equal(net.A, A)  # the map's weight is frozen under bias learning; its offset a trains

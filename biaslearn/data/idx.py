@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import hashlib
 from pathlib import Path
 
 import numpy as np
@@ -12,8 +13,9 @@ from biaslearn.errors import BiaslearnError
 _DTYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
 
 
-def read_idx(path: str | Path) -> np.ndarray:
-    """The array stored in an IDX file, e.g. (60000, 28, 28) uint8 images or (60000,) labels."""
+def read_idx(path: str | Path, expected_sha256: str | None = None) -> np.ndarray:
+    """The array stored in an IDX file, e.g. (60000, 28, 28) uint8 images or (60000,) labels.
+    With `expected_sha256` (of the uncompressed bytes), a damaged file is an error."""
     path = Path(path)
     opener = gzip.open if path.suffix == ".gz" else open
     try:
@@ -21,6 +23,8 @@ def read_idx(path: str | Path) -> np.ndarray:
             data = fh.read()
     except (OSError, EOFError) as exc:
         raise BiaslearnError(f"{path}: cannot read IDX file ({exc})") from None
+    if expected_sha256 is not None and hashlib.sha256(data).hexdigest() != expected_sha256:
+        raise BiaslearnError(f"{path}: content checksum mismatch; the file is damaged, reinstall or replace it")
     if len(data) < 4 or data[0] != 0 or data[1] != 0 or data[2] not in _DTYPES:
         raise BiaslearnError(f"{path}: not an IDX file (bad magic number)")
     ndim = data[3]

@@ -24,6 +24,13 @@ from biaslearn.data.task import Split, Task
 from biaslearn.errors import BiaslearnError
 
 FASHION_DIR = "/usr/share/datasets/fashion-mnist"
+# SHA-256 of the uncompressed IDX files of Fashion-MNIST (Debian dataset-fashion-mnist 0.0~git20200523)
+FASHION_SHA256 = {
+    "train_images": "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888",
+    "train_labels": "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9",
+    "test_images": "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b",
+    "test_labels": "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34",
+}
 BUILTIN = ("fashion-mnist", "mnist-subset", "digits", "digits28")
 USER_IDX = ("mnist", "kmnist", "emnist-<split>")
 
@@ -33,7 +40,7 @@ def _to_split(images: np.ndarray, labels: np.ndarray) -> Split:
     return Split(x, torch.from_numpy(np.asarray(labels, dtype=np.int64)))
 
 
-def _idx_task(name: str, directory: Path, prefix: str = "", transpose: bool = False) -> Task:
+def _idx_task(name: str, directory: Path, prefix: str = "", transpose: bool = False, checksums: dict | None = None) -> Task:
     files = find_idx_files(directory, prefix)
     missing = [k for k in ("train_images", "train_labels", "test_images", "test_labels") if k not in files]
     if missing:
@@ -44,10 +51,11 @@ def _idx_task(name: str, directory: Path, prefix: str = "", transpose: bool = Fa
         )
     splits = []
     for part in ("train", "test"):
-        images = read_idx(files[f"{part}_images"]).astype(np.float32) / 255.0
+        sums = checksums or {}
+        images = read_idx(files[f"{part}_images"], sums.get(f"{part}_images")).astype(np.float32) / 255.0
         if transpose:  # EMNIST images are stored transposed
             images = images.transpose(0, 2, 1)
-        labels = read_idx(files[f"{part}_labels"]).astype(np.int64)
+        labels = read_idx(files[f"{part}_labels"], sums.get(f"{part}_labels")).astype(np.int64)
         splits.append(_to_split(images, labels))
     labels = torch.cat([splits[0].y, splits[1].y])
     offset = int(labels.min())  # EMNIST letters are labelled 1..26
@@ -88,12 +96,18 @@ def data_dir(explicit: str | Path | None = None) -> Path | None:
     return Path(value) if value else None
 
 
+def _fashion_folder(root: Path | None) -> Path:
+    here = root / "fashion-mnist" if root and (root / "fashion-mnist").is_dir() else None
+    return Path(os.environ.get("BIASLEARN_FASHION_MNIST_DIR") or here or FASHION_DIR)
+
+
 @functools.lru_cache(maxsize=8)
 def _load_cached(name: str, directory: str | None) -> Task:
+    """Keyed by the resolved folder, so changing an environment variable is never masked."""
     root = Path(directory) if directory else None
     if name == "fashion-mnist":
-        here = root / "fashion-mnist" if root and (root / "fashion-mnist").is_dir() else None
-        return _idx_task(name, Path(os.environ.get("BIASLEARN_FASHION_MNIST_DIR") or here or FASHION_DIR))
+        folder = root or Path(FASHION_DIR)
+        return _idx_task(name, folder, checksums=FASHION_SHA256 if folder == Path(FASHION_DIR) else None)
     if name == "mnist-subset":
         return _mnist_subset()
     if name == "digits":
@@ -112,4 +126,6 @@ def _load_cached(name: str, directory: str | None) -> Task:
 def load_image_task(name: str, directory: str | Path | None = None) -> Task:
     """A base image task by name (see the module docstring)."""
     found = data_dir(directory)
+    if name == "fashion-mnist":
+        found = _fashion_folder(found)
     return _load_cached(name, str(found) if found else None)

@@ -13,6 +13,10 @@ DEFAULT = "compare"
 
 EXPERIMENTS: dict[str, str] = {
     "compare": "biaslearn.experiments.compare",
+    "cosine": "biaslearn.experiments.cosine",
+    "vanderpol-gain": "biaslearn.experiments.vanderpol_gain",
+    "lorenz": "biaslearn.experiments.lorenz",
+    "many-systems": "biaslearn.experiments.many_systems",
     "reaching": "biaslearn.experiments.reaching",
 }
 

@@ -5,8 +5,10 @@ Update equation, for t = 1..T, inputs x_0..x_{T-1} of shape (batch, time, in_fea
     r_t = (1 - α) r_{t-1} + β φ(W r_{t-1} + B x_{t-1} + b)        states   (batch, time, units)
     y_t = C r_t + c                                                outputs  (batch, time, out_features)
 
-α = 0, β = 1 is the plain discrete RNN (`torch.nn.RNN` with tanh); otherwise an Euler step of a rate
-network with leak α and step β. Output index t of `forward` is y_{t+1}: the prediction made after
+α = 1, β = 1 is the plain discrete RNN (`torch.nn.RNN` with tanh, our default); α = β = Δt/τ is an
+Euler step of the rate network τ dr/dt = -r + φ(W r + B x + b). (PAPER.md's summary says "α = 0,
+β = 1: plain RNN", which does not match the equation as written: with α = 0 the update is
+r_{t-1} + φ(...). We implement the equation literally and take α = 1 for the plain RNN.) Output index t of `forward` is y_{t+1}: the prediction made after
 reading x_t, as in `torch.nn.RNN`.
 
 Frozen random tensors, each from its own named stream under `spec.seed`:
@@ -61,7 +63,7 @@ class RecurrentSpec:
     out_features: int
     seed: int = 0
     activation: str = "tanh"
-    alpha: float = 0.0  # leak; r_t = (1-α) r_{t-1} + β φ(...)
+    alpha: float = 1.0  # r_t = (1-α) r_{t-1} + β φ(...); 1 = plain RNN
     beta: float = 1.0  # Euler step
     recurrent: str = "gaussian:1.0"  # W; "gaussian:g" is N(0, g²/units)
     input: str = "uniform:1.0"  # B
@@ -70,6 +72,7 @@ class RecurrentSpec:
     initial_state: str = "learned"  # learned | zeros | map
     init_features: int = 0  # dimension of the system initial condition for initial_state="map"
     initial_map: str = "gaussian:1.0"  # A (units, init_features) for initial_state="map"
+    initial_init: str = "uniform"  # starting value of the learned r_0 (or a): zeros | uniform U[-1, 1]
 
     def __post_init__(self):
         _nonneg_int("in_features", self.in_features, 0)
@@ -91,6 +94,8 @@ class RecurrentSpec:
             raise BiaslearnError(f"bias_init: unknown {self.bias_init!r}; valid: {', '.join(BIAS_INITS)}")
         if self.initial_state not in INITIAL_STATES:
             raise BiaslearnError(f"initial_state: unknown {self.initial_state!r}; valid: {', '.join(INITIAL_STATES)}")
+        if self.initial_init not in BIAS_INITS:
+            raise BiaslearnError(f"initial_init: unknown {self.initial_init!r}; valid: {', '.join(BIAS_INITS)}")
         if self.initial_state == "map" and self.init_features < 1:
             raise BiaslearnError("init_features: initial_state='map' needs init_features >= 1 (the system's state size)")
 
@@ -118,10 +123,16 @@ class RecurrentNet(nn.Module):
             b = torch.rand(n, generator=rng.generator(spec.seed, "bias")) * 2 - 1
         self.b = nn.Parameter(b)
         self.c = nn.Parameter(torch.zeros(spec.out_features))
-        self.r0 = nn.Parameter(torch.zeros(n)) if spec.initial_state == "learned" else None
+        # a random start for r_0: with b = 0 and r_0 = 0 the network sits on its fixed point 0, which
+        # is unstable for gain > 1, and BPTT gradients grow like g^T (overflow at T ~ 200)
+        if spec.initial_init == "zeros":
+            start = torch.zeros(n)
+        else:
+            start = torch.rand(n, generator=rng.generator(spec.seed, "initial_state")) * 2 - 1
+        self.r0 = nn.Parameter(start.clone()) if spec.initial_state == "learned" else None
         if spec.initial_state == "map":
             self.A = _frozen(spec.initial_map, (n, spec.init_features), spec.seed, "initial_map")
-            self.a = nn.Parameter(torch.zeros(n))
+            self.a = nn.Parameter(start.clone())
         else:
             self.A = self.a = None
         self.phi = make_activation(spec.activation)
@@ -164,7 +175,7 @@ class RecurrentNet(nn.Module):
         """One update r -> (1-α) r + β φ(W r + drive), where drive = B x + b, shapes (batch, units)."""
         pre = torch.addmm(drive, r, self.W.T)
         new = self.phi(pre)
-        if self.spec.alpha == 0 and self.spec.beta == 1:
+        if self.spec.alpha == 1 and self.spec.beta == 1:
             return new
         return (1 - self.spec.alpha) * r + self.spec.beta * new
 
@@ -211,7 +222,12 @@ class RecurrentNet(nn.Module):
             raise BiaslearnError(
                 f"closed_loop: needs out_features == in_features, got {self.spec.out_features} and {self.spec.in_features}")
         states = self.run(warmup, r0=r0, z=z)
-        r = states[:, -1]
+        out, rs = self.closed_loop_from(states[:, -1], steps)
+        return (out, rs) if return_states else out
+
+    def closed_loop_from(self, r: torch.Tensor, steps: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """From state r (batch, units): outputs y (batch, steps, out) and states, where y[:, 0] =
+        C r + c and each next state reads the previous output as its input."""
         y = self.readout(r)
         outs, rs = [y], [r]
         for _ in range(steps - 1):
@@ -219,8 +235,7 @@ class RecurrentNet(nn.Module):
             y = self.readout(r)
             outs.append(y)
             rs.append(r)
-        out = torch.stack(outs, 1)
-        return (out, torch.stack(rs, 1)) if return_states else out
+        return torch.stack(outs, 1), torch.stack(rs, 1)
 
     def predict(self, x: torch.Tensor) -> torch.Tensor:
         """Checked, gradient-free forward pass for user inputs (batch, time, in_features)."""
