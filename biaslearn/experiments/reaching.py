@@ -14,7 +14,8 @@
 Choices the paper leaves open (all fields): a leaky rate network with α = β = 0.2 (τ = 50 ms at
 dt = 10 ms), recurrent gain 1.2, input weights U[-1, 1], readout U[-1/√N, 1/√N] scaled by
 `torque_gain` N m; hand-state feedback delayed 50 ms; 50 ms torque activation; one epoch =
-one Adam step on 32 trials; per-method learning rates chosen on short probes (docs/results.md).
+one Adam step on 32 trials; the learned initial state r_0 starts at 0 (the arm starts at rest,
+so the controller starts near its resting output); per-method learning rates chosen on short probes (docs/results.md).
 """
 
 from __future__ import annotations
@@ -129,7 +130,8 @@ def build(config: Config) -> RecurrentNet:
     """The frozen random controller: bitwise the same for every method (seed -> named streams)."""
     return RecurrentNet(RecurrentSpec(config.spec().in_features, config.units, 2, seed=config.seed,
                                       activation=config.activation, alpha=config.alpha, beta=config.alpha,
-                                      recurrent=f"gaussian:{config.gain}", input=config.input, readout=config.readout))
+                                      recurrent=f"gaussian:{config.gain}", input=config.input, readout=config.readout,
+                                      initial_init="zeros"))
 
 
 def _frozen_copy(net: RecurrentNet, method: str) -> dict[str, torch.Tensor]:
