@@ -58,7 +58,8 @@ def test_spec_messages():
 
 def _setup(units=32, **spec):
     spec = ReachSpec(delay_steps=(2, 4), move_steps=25, **spec)
-    net = RecurrentNet(RecurrentSpec(spec.in_features, units, 2, seed=3, alpha=0.2, beta=0.2, recurrent="gaussian:1.2", initial_init="zeros"))
+    net = RecurrentNet(RecurrentSpec(spec.in_features, units, 2, seed=3, alpha=0.2, beta=0.2,
+                                     recurrent="gaussian:1.2", initial_init="zeros"))
     return spec, TwoJointArm(ArmSpec()), net
 
 
@@ -84,7 +85,8 @@ def test_bias_training_keeps_frozen_weights_bitwise():
 
 def _small_problem():
     spec = ReachSpec(delay_steps=(3, 6), move_steps=30, reaction_steps=8, end_steps=6)
-    net = RecurrentNet(RecurrentSpec(spec.in_features, 128, 2, seed=0, alpha=0.2, beta=0.2, recurrent="gaussian:1.2", initial_init="zeros"))
+    net = RecurrentNet(RecurrentSpec(spec.in_features, 128, 2, seed=0, alpha=0.2, beta=0.2,
+                                     recurrent="gaussian:1.2", initial_init="zeros"))
     return spec, net
 
 
