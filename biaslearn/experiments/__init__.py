@@ -17,6 +17,7 @@ EXPERIMENTS: dict[str, str] = {
     "vanderpol-gain": "biaslearn.experiments.vanderpol_gain",
     "lorenz": "biaslearn.experiments.lorenz",
     "many-systems": "biaslearn.experiments.many_systems",
+    "reaching": "biaslearn.experiments.reaching",
 }
 
 
