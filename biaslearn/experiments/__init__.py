@@ -1,0 +1,22 @@
+"""Named experiments. Each is a module with NAME, DESCRIPTION, Config (frozen dataclass at the
+paper's scale), QUICK (overrides for a seconds-to-minutes run) and run(config, folder) -> dict.
+Add one line to EXPERIMENTS to register a new one."""
+
+from __future__ import annotations
+
+import importlib
+from types import ModuleType
+
+from biaslearn.errors import BiaslearnError
+
+DEFAULT = "compare"
+
+EXPERIMENTS: dict[str, str] = {
+    "compare": "biaslearn.experiments.compare",
+}
+
+
+def get_experiment(name: str) -> ModuleType:
+    if name not in EXPERIMENTS:
+        raise BiaslearnError(f"experiment: unknown {name!r}; valid: {', '.join(sorted(EXPERIMENTS))}")
+    return importlib.import_module(EXPERIMENTS[name])

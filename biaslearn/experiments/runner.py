@@ -1,0 +1,52 @@
+"""Run a named experiment into a run folder: resolve its config (defaults, --quick, --set),
+refuse to mix configs in one folder, record versions, skip if complete, resume otherwise."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+from biaslearn import config as config_io
+from biaslearn.errors import BiaslearnError
+from biaslearn.experiments import get_experiment
+from biaslearn.results import RunFolder, versions
+
+
+def resolve_config(name: str, *, quick: bool = False, overrides: dict[str, str] | None = None):
+    module = get_experiment(name)
+    config = module.Config()
+    if quick:
+        config = dataclasses.replace(config, **module.QUICK)
+    if overrides:
+        config = config_io.with_overrides(config, overrides)
+    return module, config
+
+
+def default_folder(name: str, quick: bool) -> Path:
+    return Path("runs") / (f"{name}-quick" if quick else name)
+
+
+def run_experiment(
+    name: str,
+    *,
+    quick: bool = False,
+    overrides: dict[str, str] | None = None,
+    out: str | Path | None = None,
+    show_progress: bool = True,
+) -> tuple[RunFolder, dict, bool]:
+    """Returns (folder, summary, was_already_complete)."""
+    module, config = resolve_config(name, quick=quick, overrides=overrides)
+    folder = RunFolder(out or default_folder(name, quick), show_progress=show_progress)
+    record = {"experiment": name, "quick": quick, "config": config_io.to_dict(config)}
+    if folder.file("config.json").exists():
+        saved = folder.read_json("config.json")
+        if {k: saved.get(k) for k in record} != record:
+            raise BiaslearnError(
+                f"run folder {folder.path} holds a run of another config; pass --out to a new folder or delete it"
+            )
+        if folder.file("summary.json").exists():
+            return folder, folder.read_json("summary.json"), True
+    folder.write_json("config.json", {**record, "versions": versions()})
+    summary = module.run(config, folder)
+    folder.write_json("summary.json", summary)
+    return folder, summary, False

@@ -1,0 +1,158 @@
+"""Run folders: everything a run produces lives in one directory.
+
+    <run>/config.json      resolved config + experiment name + library/torch versions + git commit
+    <run>/summary.json     the run's final numbers (written last: its presence means "complete")
+    <run>/units/<name>/    one resumable unit of work each (result.json marks it complete)
+    <run>/*.json|csv|npz|png  metrics, arrays, figures
+
+All writes are atomic. A unit whose result.json exists is never recomputed, so an interrupted
+run resumes where it stopped."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import platform
+import subprocess
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+import numpy as np
+
+from biaslearn import atomic
+from biaslearn.errors import BiaslearnError
+from biaslearn.progress import Progress
+
+UNIT_RESULT = "result.json"
+
+
+def versions() -> dict[str, str]:
+    import torch
+
+    import biaslearn
+
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=Path(__file__).parent, capture_output=True, text=True, timeout=5
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        commit = ""
+    return {
+        "biaslearn": biaslearn.__version__,
+        "torch": torch.__version__,
+        "numpy": np.__version__,
+        "python": platform.python_version(),
+        "machine": platform.machine(),
+        "git_commit": commit or "unknown",
+    }
+
+
+class InProcessExecutor:
+    """Runs units one after the other in this process. A distributed executor (e.g. Ray) only
+    needs the same `map(fn, jobs)` method; jobs are (folder, name, fn, kwargs) tuples of
+    picklable values."""
+
+    def map(self, fn: Callable, jobs: list) -> list:
+        return [fn(*job) for job in jobs]
+
+
+def _run_unit(folder: "RunFolder", name: str, fn: Callable, kwargs: dict) -> dict:
+    return folder.unit(name, fn, **kwargs)
+
+
+class RunFolder:
+    def __init__(self, path: str | Path, *, show_progress: bool = True, executor=None):
+        self.path = Path(path)
+        self.path.mkdir(parents=True, exist_ok=True)
+        self.show_progress = show_progress
+        self.executor = executor or InProcessExecutor()
+
+    def __reduce__(self):  # picklable for executors in other processes
+        return (RunFolder, (str(self.path),), {"show_progress": self.show_progress})
+
+    def __setstate__(self, state):
+        self.show_progress = state["show_progress"]
+        self.executor = InProcessExecutor()
+
+    # ---- files -------------------------------------------------------------------------------
+    def file(self, name: str) -> Path:
+        return self.path / name
+
+    def write_json(self, name: str, obj: Any) -> Path:
+        return atomic.write_json(self.file(name), obj)
+
+    def read_json(self, name: str) -> Any:
+        path = self.file(name)
+        try:
+            return json.loads(path.read_text())
+        except FileNotFoundError:
+            raise BiaslearnError(f"{path}: not found; is this a complete run folder?") from None
+        except json.JSONDecodeError as exc:
+            raise BiaslearnError(f"{path}: corrupt JSON ({exc})") from None
+
+    def write_csv(self, name: str, rows: Iterable[dict]) -> Path:
+        rows = list(rows)
+        fields: list[str] = []
+        for row in rows:
+            fields += [k for k in row if k not in fields]
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=fields)
+        writer.writeheader()
+        writer.writerows(rows)
+        return atomic.write_text(self.file(name), buffer.getvalue())
+
+    def save_arrays(self, name: str, arrays: dict[str, np.ndarray]) -> Path:
+        name = name if name.endswith(".npz") else name + ".npz"
+
+        def writer(tmp: str) -> None:
+            with open(tmp, "wb") as fh:
+                np.savez(fh, **{k: np.asarray(v) for k, v in arrays.items()})
+
+        return atomic.write_with(self.file(name), writer)
+
+    def load_arrays(self, name: str) -> dict[str, np.ndarray]:
+        name = name if name.endswith(".npz") else name + ".npz"
+        with np.load(self.file(name), allow_pickle=False) as data:
+            return {k: data[k] for k in data.files}
+
+    def save_figure(self, name: str, figure) -> Path:
+        name = name if name.endswith(".png") else name + ".png"
+        return atomic.write_with(self.file(name), lambda tmp: figure.savefig(tmp, format="png", dpi=120, bbox_inches="tight"))
+
+    # ---- resumable units ---------------------------------------------------------------------
+    def sub(self, name: str) -> "RunFolder":
+        return RunFolder(self.path / "units" / name, show_progress=False)
+
+    def unit_done(self, name: str) -> bool:
+        return (self.path / "units" / name / UNIT_RESULT).exists()
+
+    def unit(self, name: str, fn: Callable[..., dict], **kwargs) -> dict:
+        """fn(subfolder, **kwargs) -> dict, run once: a completed unit's saved result is returned."""
+        sub = self.sub(name)
+        if sub.file(UNIT_RESULT).exists():
+            return sub.read_json(UNIT_RESULT)
+        result = fn(sub, **kwargs)
+        sub.write_json(UNIT_RESULT, result)
+        return result
+
+    def units(self, jobs: list[tuple[str, Callable, dict]], label: str = "") -> list[dict]:
+        """Run many units through the executor, skipping finished ones; results in job order."""
+        bar = self.progress(len(jobs), label)
+        done = sum(self.unit_done(name) for name, _, _ in jobs)
+        if done:
+            bar.update(done, skipped=done)
+
+        def tracked(folder, name, fn, kwargs):
+            finished = folder.unit_done(name)
+            result = _run_unit(folder, name, fn, kwargs)
+            if not finished:
+                bar.update(1, unit=name)
+            return result
+
+        if isinstance(self.executor, InProcessExecutor):
+            return self.executor.map(tracked, [(self, n, f, k) for n, f, k in jobs])
+        return self.executor.map(_run_unit, [(self, n, f, k) for n, f, k in jobs])
+
+    def progress(self, total: int, label: str = "") -> Progress:
+        return Progress(total, label, enabled=self.show_progress)

@@ -1,0 +1,71 @@
+import csv
+import json
+import subprocess
+import sys
+
+import pytest
+
+from biaslearn.cli import main
+
+TINY = ["--quick", "--no-progress", "--set", "dataset=digits", "--set", "widths=16,64", "--set", "epochs=2"]
+
+
+def test_quick_run_writes_a_loadable_run_folder_and_resumes(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["run", "compare", *TINY, "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "test accuracy (%)" in printed and "bias" in printed
+    config = json.loads((out / "config.json").read_text())
+    assert config["experiment"] == "compare" and config["versions"]["torch"].startswith("2.13.0")
+    rows = list(csv.DictReader(open(out / "results.csv")))
+    assert len(rows) == 6 and (out / "accuracy_vs_width.png").stat().st_size > 1000
+    summary = json.loads((out / "summary.json").read_text())
+    # run again: complete, nothing recomputed
+    assert main(["run", "compare", *TINY, "--out", str(out)]) == 0
+    assert "already complete" in capsys.readouterr().out
+    # lose the summary and one unit: only that unit is recomputed, same numbers
+    (out / "summary.json").unlink()
+    (out / "units" / "w64-bias-s0" / "result.json").unlink()
+    before = {p: p.stat().st_mtime_ns for p in out.glob("units/*/result.json")}
+    assert main(["run", "compare", *TINY, "--out", str(out)]) == 0
+    assert all(p.stat().st_mtime_ns == t for p, t in before.items())
+    assert json.loads((out / "summary.json").read_text()) == summary
+    assert main(["plot", str(out)]) == 0
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["run", "nope"], "experiment: unknown 'nope'; valid: "),
+        (["run", "--set", "methods=bias,sgd"], "methods: unknown 'sgd'"),
+        (["run", "--set", "dataset=cifar", "--quick"], "dataset: unknown 'cifar'"),
+        (["run", "--set", "wdth=3"], "unknown key(s) wdth; valid keys: "),
+        (["run", "--set", "widths"], "--set: expected key=value, got 'widths'"),
+        (["run", "--set", "widths=-4"], "widths: expected positive ints, got -4"),
+        (["run", "--data-dir", "/no/such/dir"], "--data-dir: /no/such/dir is not a folder"),
+        (["plot", "/no/such/run"], "has no config.json"),
+        (["frobnicate"], "invalid choice"),
+    ],
+)
+def test_bad_input_is_one_line_with_status_2(argv, message, capsys, tmp_path):
+    if argv[0] == "run":
+        argv = [*argv, "--out", str(tmp_path / "run")]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert message in err and err.count("\n") == 0 and "Traceback" not in err
+
+
+def test_missing_data_files_from_the_shell(tmp_path):
+    env = {"BIASLEARN_FASHION_MNIST_DIR": str(tmp_path), "PATH": "/usr/bin:/bin"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "biaslearn.cli", "run", "--quick", "--out", str(tmp_path / "r")],
+        capture_output=True, text=True, env=env,
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.strip().startswith("biaslearn: error: dataset fashion-mnist: no IDX files")
+    assert "Traceback" not in proc.stderr and proc.stderr.strip().count("\n") == 0
+
+
+def test_list(capsys):
+    assert main(["list"]) == 0
+    assert "compare" in capsys.readouterr().out

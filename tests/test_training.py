@@ -1,0 +1,83 @@
+import pytest
+import torch
+
+import biaslearn as bl
+from biaslearn.training.methods import METHODS
+
+CONFIG = bl.TrainConfig(epochs=2, batch_size=64, lr=1e-2, engine="plain")
+
+
+def _net(task, method, seed=0):
+    return bl.feedforward(task.in_features, [32], task.out_features, seed=seed, gated=(method == "mask"))
+
+
+@pytest.mark.parametrize("method", list(METHODS))
+def test_frozen_parameters_bitwise_unchanged_and_trained_ones_move(digits, method):
+    net = _net(digits, method)
+    before = {k: v.clone() for k, v in net.state_dict().items()}
+    bl.train(net, digits, method, CONFIG)
+    trained = {id(p) for p in bl.get_method(method).trainable(net)}
+    for name, p in net.named_parameters():
+        if id(p) in trained:
+            assert not torch.equal(p, before[name]), f"{method}: {name} should train"
+        else:
+            assert torch.equal(p, before[name]), f"{method}: {name} must stay frozen"
+
+
+def test_methods_state_what_trains(digits):
+    net = _net(digits, "bias")
+    n = {m: sum(p.numel() for p in bl.get_method(m).trainable(net)) for m in ("bias", "full", "readout", "bias+readout")}
+    assert n["bias"] == 32 + 10
+    assert n["readout"] == 32 * 10 + 10
+    assert n["bias+readout"] == 32 + 32 * 10 + 10
+    assert n["full"] == 64 * 32 + 32 + 32 * 10 + 10
+    with pytest.raises(bl.BiaslearnError, match="gated=True"):
+        bl.get_method("mask").trainable(net)
+    with pytest.raises(bl.BiaslearnError, match="method: unknown 'biases'; valid: bias, full"):
+        bl.get_method("biases")
+
+
+def test_same_run_twice_same_history(digits):
+    runs = []
+    for _ in range(2):
+        history = bl.train(_net(digits, "bias"), digits, "bias", CONFIG)
+        runs.append([(h["train_loss"], h["test_loss"], h["test_accuracy"]) for h in history])
+    assert runs[0] == runs[1]
+
+
+def test_bias_learning_learns(digits):
+    net = bl.feedforward(64, [512], 10, seed=0, weights="uniform_fan_in:1", readout="uniform_fan_in:16")
+    history = bl.train(net, digits, "bias", bl.TrainConfig(epochs=8, batch_size=64, lr=1e-2, engine="plain"))
+    assert history[-1]["test_accuracy"] > 0.7  # chance is 0.1
+
+
+def test_mask_gates_are_hard_steps_at_evaluation(digits):
+    net = _net(digits, "mask")
+    bl.train(net, digits, "mask", CONFIG)
+    gate = net.gates[0]
+    assert float(gate.steepness) == pytest.approx(100.0)
+    net.eval()
+    assert set(gate.gate().unique().tolist()) <= {0.0, 1.0}
+    net.train()
+    gate.steepness.fill_(1.0)
+    assert torch.all((gate.gate() > 0) & (gate.gate() < 1))
+
+
+def test_train_config_validation():
+    with pytest.raises(bl.BiaslearnError, match="epochs: expected a positive int, got 0"):
+        bl.TrainConfig(epochs=0)
+    with pytest.raises(bl.BiaslearnError, match="lr: expected a positive number"):
+        bl.TrainConfig(lr=-1)
+
+
+def test_nan_in_user_data_is_refused():
+    x = torch.rand(10, 3)
+    x[2, 1] = float("nan")
+    with pytest.raises(bl.BiaslearnError, match="x: contains 1 NaN"):
+        bl.from_tensors("bad", x, torch.zeros(10, dtype=torch.long), torch.rand(4, 3), torch.zeros(4, dtype=torch.long))
+
+
+def test_divergence_is_a_clear_error(tiny_task):
+    net = bl.feedforward(12, [16], 4, seed=0, readout="uniform:1e38")
+    with pytest.raises(bl.BiaslearnError, match="diverged"):
+        bl.train(net, tiny_task, "full", bl.TrainConfig(epochs=1, lr=1e3, engine="plain"))
