@@ -13,6 +13,8 @@ DEFAULT = "compare"
 
 EXPERIMENTS: dict[str, str] = {
     "compare": "biaslearn.experiments.compare",
+    "approximation": "biaslearn.experiments.approximation",
+    "construction": "biaslearn.experiments.construction",
 }
 
 

@@ -38,7 +38,8 @@ class Config:
     widths: tuple[int, ...] = (16, 64, 256, 1024)
     seeds: int = 3
     R: float = 1.0  # hidden and readout weights ~ U[-R, R]
-    lr: float = 3e-2
+    # Adam learning rate per method, "method=lr" (chosen on a 1-D probe, see docs/results.md)
+    learning_rates: tuple[str, ...] = ("bias=0.03", "full=0.01", "readout=0.03", "bias+readout=0.01")
     epochs: int = 1000  # full-batch Adam steps
     train_points: int = 1024
     grid_1d: int = 2001  # dense evaluation grid points (per axis in 2-D: grid_2d)
@@ -61,10 +62,27 @@ class Config:
             v = getattr(self, name)
             if not isinstance(v, int) or isinstance(v, bool) or v < (2 if name.startswith("grid") else 1):
                 raise BiaslearnError(f"{name}: expected a positive int, got {v!r}")
-        for name in ("R", "lr", "target_gamma"):
+        rates = self.lr_by_method()
+        for m in self.methods:
+            if m not in rates or not rates[m] > 0:
+                raise BiaslearnError(f"learning_rates: no positive rate for method {m!r}; got {', '.join(self.learning_rates)}")
+        for name in ("R", "target_gamma"):
             v = getattr(self, name)
             if not (isinstance(v, (int, float)) and v > 0):
                 raise BiaslearnError(f"{name}: expected a positive number, got {v!r}")
+
+
+    def lr_by_method(self) -> dict[str, float]:
+        rates = {}
+        for item in self.learning_rates:
+            method, sep, value = item.partition("=")
+            try:
+                rates[method.strip()] = float(value)
+            except ValueError:
+                raise BiaslearnError(f"learning_rates: expected method=lr, got {item!r}") from None
+            if not sep:
+                raise BiaslearnError(f"learning_rates: expected method=lr, got {item!r}")
+        return rates
 
 
 QUICK = {"dims": (1,), "targets": ("smooth",), "methods": ("bias", "bias+readout"), "widths": (16, 256), "seeds": 1,
@@ -91,8 +109,9 @@ def _unit(sub, *, config: dict, dim: int, target: str, width: int, seed: int, me
     c = Config(**{k: tuple(v) if isinstance(v, list) else v for k, v in config.items()})
     f = make_target(target, dim, seed=c.data_seed, units=c.target_units, gamma=c.target_gamma)
     net = random_network(dim, width, c.R, seed)
+    initial_weights = net.weights_checksum()
     start = time.perf_counter()
-    history = fit(net, f, dim, method, lr=c.lr, epochs=c.epochs, train_points=c.train_points, data_seed=c.data_seed)
+    history = fit(net, f, dim, method, lr=c.lr_by_method()[method], epochs=c.epochs, train_points=c.train_points, data_seed=c.data_seed)
     seconds = time.perf_counter() - start
     xg = grid(dim, c.grid_1d if dim == 1 else c.grid_2d)
     with torch.no_grad():
@@ -102,7 +121,7 @@ def _unit(sub, *, config: dict, dim: int, target: str, width: int, seed: int, me
     trained = sum(p.numel() for p in net.parameters() if p.requires_grad)
     return {"dim": dim, "target": target, "width": width, "seed": seed, "method": method, **errors,
             "train_loss": history[-1]["train_loss"], "trained_params": trained, "seconds": seconds,
-            "weights_sha256": net.weights_checksum()}
+            "initial_weights_sha256": initial_weights}
 
 
 def unit_name(dim, target, width, seed, method) -> str:
