@@ -101,3 +101,9 @@ def test_bad_config_messages():
     n1 = target_network(1, 2, 1.0, seed=0)
     with pytest.raises(BiaslearnError, match="expected one hidden layer"):
         construct(n1, FeedForward(NetworkSpec(1, (8, 8), 1)))
+
+
+def test_target_network_does_not_share_streams_with_random_networks():
+    n1 = target_network(1, 4, 1.0, seed=0)
+    n2 = random_net(1, 64, 1.0, seed=0)
+    assert not torch.equal(n1.hidden[0].weight, n2.hidden[0].weight[:4])

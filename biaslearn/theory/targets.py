@@ -21,6 +21,7 @@ from typing import Callable
 
 import torch
 
+from biaslearn import rng
 from biaslearn.errors import BiaslearnError
 from biaslearn.models.feedforward import FeedForward, NetworkSpec
 
@@ -29,11 +30,13 @@ TARGETS = ("smooth", "kinked", "random_net")
 
 def target_network(dim: int, units: int, gamma: float, *, seed: int) -> FeedForward:
     """N1: one hidden ReLU layer of `units` units, weights, biases and readout all ~ U[-gamma, gamma]
-    (drawn from the seeded streams of `NetworkSpec`, bias_init="uniform" uses the same bound)."""
+    (bias_init="uniform" uses the same bound). Its NetworkSpec seed is derived from `seed` through
+    the stream "theory/target-network": a random network N2 built with NetworkSpec(seed=seed) and
+    R = gamma would otherwise share the weight streams and contain N1's units verbatim."""
     if not (isinstance(gamma, (int, float)) and gamma > 0):
         raise BiaslearnError(f"gamma: expected a positive number, got {gamma!r}")
     spec = NetworkSpec(
-        dim, (units,), 1, seed=seed, weights=f"uniform:{gamma!r}", readout=f"uniform:{gamma!r}", bias_init="uniform"
+        dim, (units,), 1, seed=rng.stream_seed(seed, "theory/target-network"), weights=f"uniform:{gamma!r}", readout=f"uniform:{gamma!r}", bias_init="uniform"
     )
     net = FeedForward(spec)
     for p in net.parameters():
