@@ -42,13 +42,14 @@ def plot_fits(folder: Path, dim: int) -> Path | None:
     methods = list(dict.fromkeys(m for _, _, m, _ in fits))
     width = max(int(w) for _, _, _, w in fits)
     x = data["x"]
+    seed = int(data["seed"]) if "seed" in data.files else 0
     if dim == 1:
         fig, axes = plt.subplots(1, len(targets), figsize=(4.2 * len(targets), 3.4), squeeze=False)
         for ax, t in zip(axes[0], targets):
             ax.plot(x[:, 0], data[f"target/{t}"][:, 0], color="black", lw=3, alpha=0.35, label="target")
             for m in methods:
                 ax.plot(x[:, 0], data[f"fit/{t}/{m}/{width}"][:, 0], color=COLORS.get(m), lw=1, label=m)
-            ax.set_title(f"{t} (width {width}, seed 0)")
+            ax.set_title(f"{t} (width {width}, seed {seed})")
             ax.set_xlabel("x")
         axes[0, 0].legend(fontsize=8)
     else:
@@ -68,7 +69,7 @@ def plot_fits(folder: Path, dim: int) -> Path | None:
         for ax in axes.flat:
             ax.set_xticks([])
             ax.set_yticks([])
-        fig.suptitle(f"2-D targets and absolute errors of the fits (width {width}, seed 0)")
+        fig.suptitle(f"2-D targets and absolute errors of the fits (width {width}, seed {seed})")
     return _save(fig, folder / f"fits_{dim}d.png")
 
 

@@ -120,7 +120,8 @@ def plot_r_sweep(folder: Path, r_sweep, needed, gradient) -> Path:
     axes[1].set_ylabel(f"P(sup error <= {r_sweep[0]['eps']:g})")
     Rset = sorted({r["R"] for r in r_sweep})
     sel = [r for r in needed if r["R"] in Rset and r["scheme"] in STYLE]
-    d, n = int(sel[0]["dim"]), int(sel[0]["units"])
+    pairs = {(int(r["dim"]), int(r["units"])) for r in sel}
+    d, n = max(pairs, key=lambda p: len({r["R"] for r in sel if (r["dim"], r["units"]) == p}))  # the swept target
     sel = [r for r in sel if r["dim"] == d and r["units"] == n]
     for eps, color in zip(sorted({r["eps"] for r in sel}), plt.cm.plasma(np.linspace(0, 0.8, 8))):
         for s in STYLE:
