@@ -18,6 +18,8 @@ EXPERIMENTS: dict[str, str] = {
     "lorenz": "biaslearn.experiments.lorenz",
     "many-systems": "biaslearn.experiments.many_systems",
     "reaching": "biaslearn.experiments.reaching",
+    "approximation": "biaslearn.experiments.approximation",
+    "construction": "biaslearn.experiments.construction",
 }
 
 
