@@ -122,7 +122,8 @@ def train(
 
     With `checkpoint_dir`, state is saved after each epoch and an existing checkpoint is resumed,
     giving the same history as an uninterrupted run. `epoch_runner` replaces `plain_epoch`
-    (the fast engine plugs in here); by default `config.engine` picks it."""
+    (the fast engine plugs in here); by default `config.engine` picks it. A runner with an
+    `evaluate(model, split, loss, batch_size)` method also evaluates the test split."""
     method = get_method(method) if isinstance(method, str) else method
     loss = loss_fn(task, config)
     params = method.apply(model)
@@ -147,7 +148,8 @@ def train(
         if not torch.isfinite(torch.tensor(train_loss)):
             raise BiaslearnError(f"training diverged at epoch {epoch} (loss {train_loss}); lower lr (now {config.lr})")
         record = {"epoch": epoch, "train_loss": train_loss, "seconds": seconds}
-        record.update({f"test_{k}": v for k, v in evaluate(model, task.test, loss, config.eval_batch_size).items()})
+        evaluator = getattr(epoch_runner, "evaluate", evaluate)  # the engine evaluates from its cached rows
+        record.update({f"test_{k}": v for k, v in evaluator(model, task.test, loss, config.eval_batch_size).items()})
         history.append(record)
         if checkpoint_dir is not None:
             checkpoint.save(checkpoint_dir, model=model, optimizer=optimizer, epoch=epoch, history=history, fingerprint=fingerprint)

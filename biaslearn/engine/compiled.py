@@ -1,0 +1,166 @@
+"""Builds and loads the compiled kernel (fused.c) with gcc at first use, cached on disk.
+
+Two builds: "native" (-march=native: AVX-512 register-blocked path where the CPU has it) and
+"portable" (baseline x86-64/aarch64 code, plain C loops). The shared object is cached under
+$BIASLEARN_CACHE_DIR or $XDG_CACHE_HOME/biaslearn or ~/.cache/biaslearn, named by a hash of the
+source, flags, compiler and CPU, so a new machine or a new source compiles afresh. Each load
+runs a small self-check against the PyTorch kernel; any failure (no compiler, build error,
+mismatch) is logged and the caller falls back to the next path."""
+
+from __future__ import annotations
+
+import ctypes
+import hashlib
+import logging
+import os
+import platform
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+import torch
+
+from biaslearn.engine.torch_kernel import TorchKernel
+
+log = logging.getLogger("biaslearn.engine")
+
+SOURCE = Path(__file__).with_name("fused.c")
+FLAGS = {
+    "native": ["-O3", "-fopenmp", "-march=native", "-fPIC", "-shared", "-std=c11"],
+    "portable": ["-O3", "-fopenmp", "-fPIC", "-shared", "-std=c11"],
+}
+_loaded: dict[str, "CompiledKernel | None"] = {}
+
+
+def cache_dir() -> Path:
+    root = os.environ.get("BIASLEARN_CACHE_DIR") or os.environ.get("XDG_CACHE_HOME")
+    base = Path(root) if root else Path.home() / ".cache"
+    return (base if os.environ.get("BIASLEARN_CACHE_DIR") else base / "biaslearn") / "kernels"
+
+
+def _cpu_id() -> str:
+    try:
+        with open("/proc/cpuinfo") as f:
+            lines = [l for l in f if l.startswith(("model name", "flags", "Features"))]
+        return "".join(sorted(set(lines)))
+    except OSError:
+        return platform.processor()
+
+
+def build(variant: str) -> Path:
+    """Compile fused.c for `variant` (or reuse the cached build); returns the .so path."""
+    compiler = os.environ.get("CC") or shutil.which("gcc") or shutil.which("cc")
+    if not compiler:
+        raise RuntimeError("no C compiler (gcc/cc) on PATH")
+    source = SOURCE.read_bytes()
+    version = subprocess.run([compiler, "--version"], capture_output=True, text=True).stdout.splitlines()[:1]
+    digest = hashlib.sha256(
+        source + repr((FLAGS[variant], version, platform.machine(), _cpu_id() if variant == "native" else "")).encode()
+    ).hexdigest()[:16]
+    target = cache_dir() / f"fused-{variant}-{digest}.so"
+    if target.exists():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
+        out = Path(tmp) / target.name
+        flags = FLAGS[variant]
+        if variant == "native" and platform.machine() not in ("x86_64", "AMD64"):
+            flags = [f if f != "-march=native" else "-mcpu=native" for f in flags]
+        result = subprocess.run([compiler, *flags, str(SOURCE), "-o", str(out), "-lm"], capture_output=True, text=True)
+        if result.returncode != 0:
+            raise RuntimeError(f"{compiler} failed: {result.stderr.strip()[:2000]}")
+        os.replace(out, target)
+    log.info("engine kernel compiled: %s", target)
+    return target
+
+
+def _ptr(t: torch.Tensor | None):
+    return ctypes.c_void_p(t.data_ptr() if t is not None else 0)
+
+
+class CompiledKernel:
+    """ctypes front end of fused.c with the same methods as TorchKernel."""
+
+    def __init__(self, variant: str, path: Path):
+        self.variant, self.path = variant, path
+        self.lib = ctypes.CDLL(str(path))
+        self.lib.bl_step.restype = ctypes.c_double
+        self.lib.bl_logits.restype = None
+        self.lib.bl_has_avx512.restype = ctypes.c_int
+        self.avx512 = bool(self.lib.bl_has_avx512())
+        self.name = f"compiled-{variant}" + ("-avx512" if self.avx512 else "")
+        self._work = torch.empty(0)
+
+    def _workspace(self, threads: int, npad: int, k: int) -> torch.Tensor:
+        need = threads * (3 + k) * npad
+        if self._work.numel() < need:
+            self._work = torch.empty(need)
+        return self._work
+
+    @staticmethod
+    def _threads(threads):
+        return max(1, int(threads or torch.get_num_threads()))
+
+    def step(self, rows, index, b, cs, c, loss_kind, y, want_gb, want_g, threads=None):
+        threads = self._threads(threads)
+        k, npad = cs.shape
+        index = index.to(torch.int64).contiguous()
+        batch = index.numel()
+        gb = torch.empty(npad) if want_gb else None
+        g = torch.empty(k, npad) if want_g else None
+        gc = torch.empty(k)
+        labels = y.to(torch.int64).contiguous() if loss_kind == 0 else None
+        targets = y.to(torch.float32).contiguous() if loss_kind != 0 else None
+        total = self.lib.bl_step(
+            _ptr(rows), ctypes.c_int64(rows.stride(0)), ctypes.c_int(rows.dtype == torch.bfloat16),
+            _ptr(index), ctypes.c_int64(batch), _ptr(b), _ptr(cs), _ptr(c), ctypes.c_int64(npad), ctypes.c_int64(k),
+            ctypes.c_int(loss_kind), _ptr(labels), _ptr(targets), ctypes.c_int(bool(want_gb)), ctypes.c_int(bool(want_g)),
+            _ptr(gb), _ptr(g), _ptr(gc), _ptr(self._workspace(threads, npad, k)), ctypes.c_int(threads),
+        )
+        per = batch if loss_kind == 0 else batch * k
+        return total / per, gb, g, gc
+
+    def logits(self, rows, start, count, b, cs, c, threads=None):
+        threads = self._threads(threads)
+        k, npad = cs.shape
+        out = torch.empty(count, k)
+        self.lib.bl_logits(
+            _ptr(rows), ctypes.c_int64(rows.stride(0)), ctypes.c_int(rows.dtype == torch.bfloat16),
+            ctypes.c_int64(start), ctypes.c_int64(count), _ptr(b), _ptr(cs), _ptr(c), ctypes.c_int64(npad),
+            ctypes.c_int64(k), _ptr(out), _ptr(self._workspace(threads, npad, k)), ctypes.c_int(threads),
+        )
+        return out
+
+
+def self_check(kernel) -> None:
+    """Compare `kernel` with the PyTorch kernel on a small random problem; raise on mismatch."""
+    g = torch.Generator().manual_seed(0)
+    reference = TorchKernel()
+    for dtype, k, kind in ((torch.float32, 10, 0), (torch.bfloat16, 3, 1), (torch.float32, 20, 0)):
+        rows = torch.randn(37, 48, generator=g).to(dtype)
+        rows[:, 40:] = 0
+        index = torch.randint(0, 37, (13,), generator=g)
+        b, cs, c = torch.randn(48, generator=g), torch.randn(k, 48, generator=g), torch.randn(k, generator=g)
+        b[40:], cs[:, 40:] = 0, 0
+        y = torch.randint(0, k, (13,), generator=g) if kind == 0 else torch.randn(13, k, generator=g)
+        got = kernel.step(rows, index, b, cs, c, kind, y, True, True, 2)
+        want = reference.step(rows, index, b, cs, c, kind, y, True, True)
+        for a, w in zip(got, want):
+            if not torch.allclose(torch.as_tensor(a), torch.as_tensor(w), rtol=1e-4, atol=1e-5):
+                raise RuntimeError(f"self-check mismatch ({dtype}, {k} outputs)")
+        if not torch.allclose(kernel.logits(rows, 3, 11, b, cs, c, 2), reference.logits(rows, 3, 11, b, cs, c), rtol=1e-4, atol=1e-4):
+            raise RuntimeError("self-check mismatch in logits")
+
+
+def load(variant: str) -> CompiledKernel | None:
+    """The compiled kernel for `variant` ("native" or "portable"), or None (reason logged)."""
+    if variant not in _loaded:
+        try:
+            kernel = CompiledKernel(variant, build(variant))
+            self_check(kernel)
+            _loaded[variant] = kernel
+        except Exception as err:  # any failure means: use another path
+            log.warning("engine kernel %s unavailable (%s); falling back", variant, err)
+            _loaded[variant] = None
+    return _loaded[variant]
