@@ -13,6 +13,10 @@ DEFAULT = "compare"
 
 EXPERIMENTS: dict[str, str] = {
     "compare": "biaslearn.experiments.compare",
+    "width-sweep": "biaslearn.experiments.width_sweep",
+    "multitask": "biaslearn.experiments.multitask",
+    "task-selectivity": "biaslearn.experiments.task_selectivity",
+    "bias-vs-mask": "biaslearn.experiments.bias_vs_mask",
 }
 
 

@@ -1,0 +1,17 @@
+"""Analyses of trained networks: task variance, clustering of unit profiles, correlations."""
+
+from biaslearn.analysis.clusters import ClusterResult, cluster_profiles, cluster_strength, shuffled_strength
+from biaslearn.analysis.task_variance import (
+    hidden_activity,
+    normalise_profiles,
+    switched_off_fraction,
+    task_variance,
+    units_used,
+)
+from biaslearn.analysis.correlation import rowwise_spearman, spearman, within_cluster_mean
+
+__all__ = [
+    "ClusterResult", "cluster_profiles", "cluster_strength", "shuffled_strength", "hidden_activity",
+    "normalise_profiles", "switched_off_fraction", "task_variance", "units_used", "rowwise_spearman",
+    "spearman", "within_cluster_mean",
+]
