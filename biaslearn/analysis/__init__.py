@@ -8,10 +8,11 @@ from biaslearn.analysis.task_variance import (
     task_variance,
     units_used,
 )
+from biaslearn.analysis.selectivity import selectivity
 from biaslearn.analysis.correlation import rowwise_spearman, spearman, within_cluster_mean
 
 __all__ = [
     "ClusterResult", "cluster_profiles", "cluster_strength", "shuffled_strength", "hidden_activity",
     "normalise_profiles", "switched_off_fraction", "task_variance", "units_used", "rowwise_spearman",
-    "spearman", "within_cluster_mean",
+    "spearman", "within_cluster_mean", "selectivity",
 ]

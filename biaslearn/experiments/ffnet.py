@@ -43,9 +43,9 @@ def trained_parameters(model, method: str) -> int:
 
 def fit(folder, *, task: str, width: int, method: str, seed: int, weights: str, gain: float, lr: float,
                epochs: int, batch_size: int, validation: float = 0.0, out_features: int | None = None,
-               initial_score: float | None = None, steepness_final: float = 100.0) -> dict:
+               initial_score: float | None = None, steepness_final: float = 100.0, order_seed: int | None = None):
     """Train one network, checkpointed in `folder`: `seed` draws the frozen weights and the data
-    order. Returns (result dict, trained model); the model is None if training diverged.
+    order (`order_seed`, if given, draws the data order instead). Returns (result dict, trained model); the model is None if training diverged.
 
     validation > 0 trains on the training split minus that fraction and evaluates on it (tuning)."""
     t = data.load_task(task)
@@ -57,7 +57,7 @@ def fit(folder, *, task: str, width: int, method: str, seed: int, weights: str, 
                   gated=method == "mask")
     if initial_score is not None and method == "mask":
         model.gates[0].scores.data.fill_(initial_score)
-    cfg = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, seed=seed, steepness_final=steepness_final)
+    cfg = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, seed=seed if order_seed is None else order_seed, steepness_final=steepness_final)
     try:
         history = train(model, t, method, cfg, checkpoint_dir=folder.path)
     except BiaslearnError as exc:  # divergence at a too-large rate is a tuning outcome, not a crash
