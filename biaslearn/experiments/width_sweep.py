@@ -64,6 +64,9 @@ QUICK = {
 }
 
 
+CACHE_ORDER = ("bias", "bias+readout", "readout", "full")  # methods sharing the engine's projection cache first
+
+
 def _tag(weights: str) -> str:
     return weights.replace(":", "").replace("_", "")
 
@@ -98,7 +101,7 @@ def run(config: Config, folder: RunFolder) -> dict:
     for w in config.weights:
         for width in config.widths:
             for seed in config.seeds:
-                for m in config.methods:  # same (weights, width, seed) together: the engine reuses its cache
+                for m in sorted(config.methods, key=CACHE_ORDER.index):  # the engine reuses its cached rows
                     if width > caps.get(m, width):
                         continue
                     c = chosen[f"{w}|{m}"]

@@ -22,7 +22,6 @@ def _heatmap(ax, arrays, title):
         ax.axhline(b - 0.5, color="c", lw=0.6)
     tasks = list(arrays["tasks"])
     ax.set_xticks(range(len(tasks)), tasks, rotation=45, ha="right", fontsize=7)
-    ax.set_ylabel("units (sorted by cluster)")
     ax.set_title(title, fontsize=9)
 
 
@@ -40,6 +39,7 @@ def plot(folder: str | Path) -> list[Path]:
     fig, axes = plt.subplots(1, len(panels), figsize=(3.4 * len(panels), 5))
     for ax, (arrays, title) in zip(np.atleast_1d(axes), panels):
         _heatmap(ax, arrays, title)
+    np.atleast_1d(axes)[0].set_ylabel("units (sorted by cluster)")
     out = [save(fig, folder / "task_variance_clusters.png")]
     fig, ax = plt.subplots(figsize=(4.5, 3.2))
     for s in seeds:
