@@ -29,7 +29,7 @@ def plot(folder: str | Path) -> list[Path]:
     ax.set_xticks(np.arange(len(tasks)), tasks, rotation=30, ha="right", fontsize=8)
     ax.set_ylabel("test accuracy (%)")
     ax.set_ylim(0, 100)
-    ax.legend(fontsize=8, loc="lower left")
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))
     ax.grid(axis="y", alpha=0.3)
     out = [save(fig, folder / "accuracy_per_task.png")]
     with np.load(folder / "cross_accuracy.npz", allow_pickle=False) as f:
