@@ -9,8 +9,8 @@ from biaslearn.errors import BiaslearnError
 from biaslearn.experiments import width_sweep
 from biaslearn.results import RunFolder
 
-TINY = dict(dataset="fashion-mnist+train:3000", widths=(16, 1024), methods=("bias", "readout"), weights=("gaussian:1",),
-            seeds=(0, 1), epochs=3, lrs=(0.03, 0.1), gains=(1.0, 16.0), tune_width=256, tune_epochs=1)
+TINY = dict(dataset="fashion-mnist+train:5000", widths=(16, 1024), methods=("bias", "readout"), weights=("gaussian:1",),
+            seeds=(0, 1), epochs=5, lrs=(0.03, 0.1), gains=(1.0, 16.0), tune_width=256, tune_epochs=1)
 
 
 @pytest.fixture(scope="module")
@@ -23,7 +23,7 @@ def tiny_run(tmp_path_factory):
 def test_bias_learning_far_above_chance_and_rising_with_width(tiny_run):
     _, _, summary = tiny_run
     acc = {(r["method"], r["width"]): r["accuracy_mean"] for r in summary["table"]}
-    assert acc[("bias", 1024)] > 0.6  # chance is 0.1
+    assert acc[("bias", 1024)] > 0.55  # chance is 0.1
     assert acc[("bias", 1024)] > acc[("bias", 16)] + 0.15
     # tuning prefers a large frozen-readout gain for bias learning (the decisive knob)
     assert summary["chosen"]["gaussian:1|bias"]["gain"] == 16.0

@@ -37,7 +37,7 @@ def train_multihead(model, tasks: list[Task], *, epochs: int, lr: float, batch_s
                        for head, (t, i) in enumerate(zip(tasks, (next(s) for s in streams))))
             loss.backward()
             optimizer.step()
-            total += float(loss)
+            total += float(loss.detach())
         model.eval()
         with torch.no_grad():
             acc = {t.name: float((model(t.test.x, h).argmax(1) == t.test.y).double().mean()) for h, t in enumerate(tasks)}
