@@ -20,6 +20,10 @@ EXPERIMENTS: dict[str, str] = {
     "reaching": "biaslearn.experiments.reaching",
     "approximation": "biaslearn.experiments.approximation",
     "construction": "biaslearn.experiments.construction",
+    "width-sweep": "biaslearn.experiments.width_sweep",
+    "multitask": "biaslearn.experiments.multitask",
+    "task-selectivity": "biaslearn.experiments.task_selectivity",
+    "bias-vs-mask": "biaslearn.experiments.bias_vs_mask",
 }
 
 

@@ -1,0 +1,85 @@
+"""Shared pieces of the feed-forward experiments: one-hidden-layer frozen ReLU nets, one training
+run as a resumable unit, per-method settings parsed from "method=value" strings, mean/SEM."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from biaslearn import data
+from biaslearn.errors import BiaslearnError
+from biaslearn.models import FeedForward, NetworkSpec
+from biaslearn.training import TrainConfig, get_method, train
+
+
+def parse_pairs(items: tuple[str, ...], field: str, kind=float) -> dict[str, float]:
+    """("bias=0.01", "full=1e-3") -> {"bias": 0.01, "full": 0.001}; errors name the field."""
+    out = {}
+    for item in items:
+        key, sep, value = str(item).partition("=")
+        try:
+            if not sep:
+                raise ValueError
+            out[key.strip()] = kind(value)
+        except ValueError:
+            raise BiaslearnError(f"{field}: expected name=value, got {item!r}") from None
+    return out
+
+
+def readout_spec(gain: float) -> str:
+    """Frozen readout C ~ U[-g/sqrt(N), g/sqrt(N)] (the gain g decides whether bias learning works)."""
+    return f"uniform_fan_in:{gain:g}"
+
+
+def build(in_features: int, width: int, out_features: int, *, seed: int, weights: str, gain: float, gated: bool = False) -> FeedForward:
+    spec = NetworkSpec(in_features, (width,), out_features, seed=seed, weights=weights, readout=readout_spec(gain), gated=gated)
+    return FeedForward(spec)
+
+
+def trained_parameters(model, method: str) -> int:
+    return sum(p.numel() for p in get_method(method).trainable(model))
+
+
+def fit(folder, *, task: str, width: int, method: str, seed: int, weights: str, gain: float, lr: float,
+               epochs: int, batch_size: int, validation: float = 0.0, out_features: int | None = None,
+               initial_score: float | None = None, steepness_final: float = 100.0, order_seed: int | None = None):
+    """Train one network, checkpointed in `folder`: `seed` draws the frozen weights and the data
+    order (`order_seed`, if given, draws the data order instead). Returns (result dict, trained model); the model is None if training diverged.
+
+    validation > 0 trains on the training split minus that fraction and evaluates on it (tuning)."""
+    t = data.load_task(task)
+    if validation:
+        import biaslearn.rng as rng
+
+        t = t.with_validation(validation, generator=rng.generator(0, "validation"))
+    model = build(t.in_features, width, out_features or t.out_features, seed=seed, weights=weights, gain=gain,
+                  gated=method == "mask")
+    if initial_score is not None and method == "mask":
+        model.gates[0].scores.data.fill_(initial_score)
+    cfg = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, seed=seed if order_seed is None else order_seed, steepness_final=steepness_final)
+    try:
+        history = train(model, t, method, cfg, checkpoint_dir=folder.path)
+    except BiaslearnError as exc:  # divergence at a too-large rate is a tuning outcome, not a crash
+        if "diverged" not in str(exc):
+            raise
+        return {"task": task, "width": width, "method": method, "seed": seed, "lr": lr, "gain": gain,
+                "accuracy": 0.0, "diverged": True, "seconds": 0.0, "trained_parameters": trained_parameters(model, method)}, None
+    folder.write_csv("history.csv", history)
+    result = {"task": task, "width": width, "method": method, "seed": seed, "lr": lr, "gain": gain,
+              "accuracy": history[-1]["test_accuracy"], "diverged": False,
+              "seconds": sum(h["seconds"] for h in history), "trained_parameters": trained_parameters(model, method)}
+    return result, model
+
+
+def train_unit(folder, **kwargs) -> dict:
+    """`fit` as a resumable unit (folder.unit(name, train_unit, ...)): returns the result dict."""
+    return fit(folder, **kwargs)[0]
+
+
+def mean_sem(values) -> tuple[float, float]:
+    v = np.asarray(list(values), dtype=np.float64)
+    if len(v) == 0:
+        return float("nan"), float("nan")
+    sem = float(v.std(ddof=1) / math.sqrt(len(v))) if len(v) > 1 else 0.0
+    return float(v.mean()), sem

@@ -1,0 +1,21 @@
+"""Reading saved CSV tables and writing PNGs atomically (shared by the plot modules)."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+from biaslearn import atomic
+
+
+def read_csv(path: Path) -> list[dict]:
+    with open(path) as fh:
+        return list(csv.DictReader(fh))
+
+
+def save(fig, path: Path) -> Path:
+    import matplotlib.pyplot as plt
+
+    atomic.write_with(path, lambda tmp: fig.savefig(tmp, format="png", dpi=120, bbox_inches="tight"))
+    plt.close(fig)
+    return path
