@@ -416,6 +416,30 @@ void bl_logits(const void *rows, int64_t ld, int bf16, const int64_t *index, int
     }
 }
 
+/* One Adam step (torch.optim.Adam semantics: no amsgrad, no maximize, L2 weight decay) on n
+ * parameters, in place:  t += 1;  g' = g + wd p;  m += (1 - beta1)(g' - m);
+ * v = beta2 v + (1 - beta2) g'^2;  p -= lr / (1 - beta1^t) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps).
+ * step is the float32 step counter of the optimizer state; mirror (may be NULL) receives a copy of
+ * the updated parameters (the kernel's padded operand). */
+void bl_adam(float *param, const float *grad, float *m, float *v, int64_t n, float *step, double lr,
+             double beta1, double beta2, double eps, double weight_decay, float *mirror) {
+    *step += 1.0f;
+    double t = (double)*step;
+    const float step_size = (float)(lr / (1.0 - pow(beta1, t)));
+    const float bc2 = (float)sqrt(1.0 - pow(beta2, t));
+    const float w1 = (float)(1.0 - beta1), b2 = (float)beta2, w2 = (float)(1.0 - beta2), e = (float)eps, wd = (float)weight_decay;
+    for (int64_t j = 0; j < n; j++) {
+        float g = grad[j];
+        if (wd != 0.0f) g += wd * param[j];
+        float mj = m[j] + w1 * (g - m[j]);
+        float vj = v[j] * b2 + w2 * (g * g);
+        m[j] = mj; v[j] = vj;
+        float p = param[j] - step_size * (mj / (sqrtf(vj) / bc2 + e));
+        param[j] = p;
+        if (mirror) mirror[j] = p;
+    }
+}
+
 /* Sum of n floats read by `threads` threads: a measure of attainable read bandwidth. */
 double bl_read_sum(const float *x, int64_t n, int threads) {
     double total = 0.0;
