@@ -99,7 +99,15 @@ static void backward_row_portable(const Step *s, const float *h, const float *do
         }
 }
 
+#ifndef TILE
 #define TILE 512 /* columns per tile: the readout tile (K x TILE floats) stays in L1 */
+#endif
+#ifndef PF_PAIRS
+#define PF_PAIRS 1 /* the forward pass prefetches the row pair this many pairs ahead (same tile) */
+#endif
+#ifndef PF_HINT
+#define PF_HINT _MM_HINT_T0
+#endif
 
 #if BL_AVX512
 static inline __m512 load_row(const void *p, int bf16, int64_t j) {
@@ -111,7 +119,7 @@ static inline __m512 load_row(const void *p, int bf16, int64_t j) {
 }
 
 static inline void prefetch_row(const void *p, int bf16, int64_t j) {
-    _mm_prefetch((const char *)p + (bf16 ? 2 : 4) * j, _MM_HINT_T0);
+    _mm_prefetch((const char *)p + (bf16 ? 2 : 4) * j, PF_HINT);
 }
 
 /* Forward over columns [j0, j1) for two rows: partial logits (16 lanes per output) are kept in
@@ -260,8 +268,14 @@ static void forward_rows(const Step *s, const float *csb, int64_t r0, int64_t r1
                 int single = (i + 1 >= n);
                 const void *p0 = row_ptr(s, s->index[r0 + i]);
                 const void *p1 = single ? p0 : row_ptr(s, s->index[r0 + i + 1]);
-                const void *n0 = i + 2 < n ? row_ptr(s, s->index[r0 + i + 2]) : p0;
-                const void *n1 = i + 3 < n ? row_ptr(s, s->index[r0 + i + 3]) : n0;
+                /* prefetch PF_PAIRS pairs ahead; past the last pair, the first pairs of the next tile */
+                int64_t a = i + 2 * PF_PAIRS, jn = j0;
+                if (a >= n) { a -= (n + 1) / 2 * 2; jn = j1 < N ? j1 : j0; }
+                if (a >= n) a = i;
+                const void *n0 = row_ptr(s, s->index[r0 + a]);
+                const void *n1 = a + 1 < n ? row_ptr(s, s->index[r0 + a + 1]) : n0;
+                n0 = (const char *)n0 + (s->bf16 ? 2 : 4) * (jn - j0);
+                n1 = (const char *)n1 + (s->bf16 ? 2 : 4) * (jn - j0);
                 FWD[K - 1](s->bf16, p0, p1, n0, n1, s->b, csb, j0, j1, acc + i * K * 16, acc + (i + 1) * K * 16,
                            masks ? masks + i * mrow : NULL, masks ? masks + (i + 1) * mrow : NULL);
             }
