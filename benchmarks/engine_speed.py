@@ -26,7 +26,8 @@ from torch import nn
 
 import biaslearn as bl
 from biaslearn import rng
-from biaslearn.engine import clear_cache, configure, train_many
+from biaslearn.engine import clear_cache, configure
+from biaslearn.training.many import train_many
 from biaslearn.engine import compiled
 from biaslearn.engine.runner import EngineRunner
 from biaslearn.training.methods import get_method

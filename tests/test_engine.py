@@ -20,6 +20,7 @@ from biaslearn.engine.cache import clear_cache
 from biaslearn.engine.runner import EngineRunner
 from biaslearn.engine.torch_kernel import TorchKernel
 from biaslearn.training.loop import loss_fn
+from biaslearn.training.many import train_many
 from biaslearn.training.methods import get_method
 
 METHODS = ("bias", "bias+readout", "readout", "mask")
@@ -177,12 +178,12 @@ def test_train_many_matches_separate_runs(task):
     configs = [bl.TrainConfig(epochs=2, batch_size=32, lr=lr, seed=5, engine="fast") for lr in (1e-2, 3e-3, 1e-3)]
     alone = [bl.train(_net(task, "bias"), task, "bias", c) for c in configs]
     nets = [_net(task, "bias") for _ in configs]
-    together = engine.train_many(nets, task, "bias", configs)
+    together = train_many(nets, task, "bias", configs)
     for a, t in zip(alone, together):
         assert [h["train_loss"] for h in t] == pytest.approx([h["train_loss"] for h in a], rel=1e-6)
         assert [h["test_accuracy"] for h in t] == [h["test_accuracy"] for h in a]
     with pytest.raises(bl.BiaslearnError, match="share the first-layer weights"):
-        engine.train_many([_net(task, "bias"), _net(task, "bias", seed=1)], task, "bias")
+        train_many([_net(task, "bias"), _net(task, "bias", seed=1)], task, "bias")
 
 
 def test_resume_from_checkpoint_with_engine(task, tmp_path):

@@ -9,8 +9,7 @@ stream), BIASLEARN_ENGINE_KERNEL (auto | compiled | portable | torch), BIASLEARN
 Choices are logged on the "biaslearn.engine" logger. Speed: docs/benchmarks.md."""
 
 from biaslearn.engine.cache import clear_cache
-from biaslearn.engine.many import train_many
 from biaslearn.engine.runner import EngineRunner, select_runner, why_not
 from biaslearn.engine.settings import configure
 
-__all__ = ["select_runner", "train_many", "EngineRunner", "why_not", "configure", "clear_cache"]
+__all__ = ["select_runner", "EngineRunner", "why_not", "configure", "clear_cache"]

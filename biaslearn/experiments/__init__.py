@@ -17,6 +17,9 @@ EXPERIMENTS: dict[str, str] = {
     "vanderpol-gain": "biaslearn.experiments.vanderpol_gain",
     "lorenz": "biaslearn.experiments.lorenz",
     "many-systems": "biaslearn.experiments.many_systems",
+    "reaching": "biaslearn.experiments.reaching",
+    "approximation": "biaslearn.experiments.approximation",
+    "construction": "biaslearn.experiments.construction",
 }
 
 

@@ -15,17 +15,16 @@ import time
 import torch
 
 from biaslearn import rng
+from biaslearn.engine.cache import tensor_digest
 from biaslearn.engine.runner import EngineRunner, why_not
 from biaslearn.errors import BiaslearnError
+from biaslearn.training.loop import TrainConfig, loss_fn
+from biaslearn.training.methods import get_method
 
 
 def train_many(models, tasks, method="bias", configs=None, *, interleave: bool = True) -> list[list[dict]]:
     """Returns one history per model (list of per-epoch dicts as `train` returns; "seconds" is the
     time of the shared pass divided by the number of models)."""
-    from biaslearn.engine.cache import tensor_digest
-    from biaslearn.training.loop import TrainConfig, loss_fn
-    from biaslearn.training.methods import get_method
-
     models = list(models)
     tasks = list(tasks) if isinstance(tasks, (list, tuple)) else [tasks] * len(models)
     configs = configs if configs is not None else TrainConfig()
