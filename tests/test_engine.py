@@ -201,3 +201,65 @@ def test_resume_from_checkpoint_with_engine(task, tmp_path):
     # a new process would rebuild the net from its spec; the checkpoint restores biases and Adam
     resumed = bl.train(_net(task, "bias"), task, "bias", config, checkpoint_dir=tmp_path)
     assert [h["train_loss"] for h in resumed] == pytest.approx([h["train_loss"] for h in whole], rel=1e-6)
+
+
+@pytest.mark.parametrize("variant", ["native", "portable"])
+@pytest.mark.parametrize("weight_decay", [0.0, 0.1])
+def test_compiled_adam_matches_torch_adam(variant, weight_decay):
+    kernel = compiled.load(variant)
+    if kernel is None:
+        pytest.skip(f"compiled kernel {variant} unavailable")
+    g = torch.Generator().manual_seed(5)
+    want = torch.randn(1000, generator=g)
+    got, mirror = want.clone(), torch.zeros(1000)
+    optimizer = torch.optim.Adam([want], lr=3e-3, betas=(0.8, 0.99), eps=1e-7, weight_decay=weight_decay)
+    exp_avg, exp_avg_sq, step = torch.zeros(1000), torch.zeros(1000), torch.tensor(0.0)
+    for i in range(50):
+        grad = torch.randn(1000, generator=g) * 10.0 ** (i % 5 - 3)
+        want.grad = grad.clone()
+        optimizer.step()
+        kernel.adam(got, grad, exp_avg, exp_avg_sq, step, 3e-3, 0.8, 0.99, 1e-7, weight_decay, mirror)
+    state = optimizer.state[want]
+    assert float(step) == float(state["step"]) == 50.0
+    torch.testing.assert_close(exp_avg, state["exp_avg"], rtol=1e-5, atol=1e-6)  # grads up to 10
+    torch.testing.assert_close(exp_avg_sq, state["exp_avg_sq"], rtol=1e-5, atol=1e-12)
+    torch.testing.assert_close(got, want.detach(), rtol=1e-6, atol=1e-6)
+    assert torch.equal(mirror, got)
+
+
+def test_engine_adam_state_matches_plain(task):
+    """With torch.optim.Adam the engine takes the step in C for b1 and c: the optimizer state
+    (step count, moments) ends as the plain loop's, and an unsupported Adam setting falls back."""
+    from biaslearn.engine.runner import _c_adam_groups
+
+    config = bl.TrainConfig(epochs=2, batch_size=32, lr=1e-2, seed=3)
+    params_by = {}
+    for engine_name in ("plain", "fast"):
+        net = _net(task, "bias")
+        params = get_method("bias").apply(net)
+        optimizer = torch.optim.Adam(params, lr=config.lr)
+        runner = EngineRunner(net, task, get_method("bias")) if engine_name == "fast" else None
+        if runner is not None:
+            assert _c_adam_groups(optimizer, runner.kernel, params) is not None or not hasattr(runner.kernel, "adam")
+        loss = loss_fn(task, config)
+        for epoch in range(2):
+            order = torch.randperm(len(task.train), generator=torch.Generator().manual_seed(epoch))
+            if runner is None:
+                from biaslearn.training.loop import plain_epoch
+
+                plain_epoch(net, params, optimizer, task.train, order, loss, 32)
+            else:
+                runner(net, params, optimizer, task.train, order, loss, 32)
+        params_by[engine_name] = (params, optimizer)
+    (pp, po), (fp, fo) = params_by["plain"], params_by["fast"]
+    for a, b in zip(pp, fp):
+        torch.testing.assert_close(b.detach(), a.detach(), rtol=0, atol=1e-5)
+        sa, sb = po.state[a], fo.state[b]
+        assert float(sa["step"]) == float(sb["step"]) == 20.0
+        torch.testing.assert_close(sb["exp_avg"], sa["exp_avg"], rtol=1e-4, atol=1e-6)
+        torch.testing.assert_close(sb["exp_avg_sq"], sa["exp_avg_sq"], rtol=1e-3, atol=1e-9)
+    kernel = compiled.load("native") or compiled.load("portable")
+    if kernel is not None:
+        for options in ({"amsgrad": True}, {"maximize": True}, {"lr": torch.tensor(1e-2)}):
+            assert _c_adam_groups(torch.optim.Adam(pp, **options), kernel, pp) is None
+        assert _c_adam_groups(torch.optim.SGD(pp, lr=0.1), kernel, pp) is None

@@ -91,6 +91,8 @@ class CompiledKernel:
         self.lib.bl_has_avx512.restype = ctypes.c_int
         self.lib.bl_workspace.restype = ctypes.c_int64
         self.lib.bl_workspace.argtypes = [ctypes.c_int64, ctypes.c_int64, ctypes.c_int64, ctypes.c_int]
+        self.lib.bl_adam.restype = None
+        self.lib.bl_adam.argtypes = [ctypes.c_void_p] * 4 + [ctypes.c_int64, ctypes.c_void_p] + [ctypes.c_double] * 5 + [ctypes.c_void_p]
         self.avx512 = bool(self.lib.bl_has_avx512())
         self.name = f"compiled-{variant}" + ("-avx512" if self.avx512 else "")
         self._work = torch.empty(0)
@@ -127,6 +129,12 @@ class CompiledKernel:
         )
         per = batch if loss_kind == 0 else batch * k
         return total / per, gb, g, gc
+
+    def adam(self, param, grad, exp_avg, exp_avg_sq, step, lr, beta1, beta2, eps, weight_decay, mirror=None) -> None:
+        """One torch.optim.Adam step in C on contiguous float32 tensors, in place (see bl_adam);
+        `step` is the state's float32 scalar step tensor; `mirror` gets a copy of the new values."""
+        self.lib.bl_adam(param.data_ptr(), grad.data_ptr(), exp_avg.data_ptr(), exp_avg_sq.data_ptr(), param.numel(),
+                         step.data_ptr(), lr, beta1, beta2, eps, weight_decay, mirror.data_ptr() if mirror is not None else None)
 
     def logits(self, rows, start, count, b, cs, c, threads=None):
         k, npad = cs.shape

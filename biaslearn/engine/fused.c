@@ -99,7 +99,15 @@ static void backward_row_portable(const Step *s, const float *h, const float *do
         }
 }
 
+#ifndef TILE
 #define TILE 512 /* columns per tile: the readout tile (K x TILE floats) stays in L1 */
+#endif
+#ifndef PF_PAIRS
+#define PF_PAIRS 1 /* the forward pass prefetches the row pair this many pairs ahead (same tile) */
+#endif
+#ifndef PF_HINT
+#define PF_HINT _MM_HINT_T0
+#endif
 
 #if BL_AVX512
 static inline __m512 load_row(const void *p, int bf16, int64_t j) {
@@ -111,7 +119,7 @@ static inline __m512 load_row(const void *p, int bf16, int64_t j) {
 }
 
 static inline void prefetch_row(const void *p, int bf16, int64_t j) {
-    _mm_prefetch((const char *)p + (bf16 ? 2 : 4) * j, _MM_HINT_T0);
+    _mm_prefetch((const char *)p + (bf16 ? 2 : 4) * j, PF_HINT);
 }
 
 /* Forward over columns [j0, j1) for two rows: partial logits (16 lanes per output) are kept in
@@ -260,8 +268,14 @@ static void forward_rows(const Step *s, const float *csb, int64_t r0, int64_t r1
                 int single = (i + 1 >= n);
                 const void *p0 = row_ptr(s, s->index[r0 + i]);
                 const void *p1 = single ? p0 : row_ptr(s, s->index[r0 + i + 1]);
-                const void *n0 = i + 2 < n ? row_ptr(s, s->index[r0 + i + 2]) : p0;
-                const void *n1 = i + 3 < n ? row_ptr(s, s->index[r0 + i + 3]) : n0;
+                /* prefetch PF_PAIRS pairs ahead; past the last pair, the first pairs of the next tile */
+                int64_t a = i + 2 * PF_PAIRS, jn = j0;
+                if (a >= n) { a -= (n + 1) / 2 * 2; jn = j1 < N ? j1 : j0; }
+                if (a >= n) a = i;
+                const void *n0 = row_ptr(s, s->index[r0 + a]);
+                const void *n1 = a + 1 < n ? row_ptr(s, s->index[r0 + a + 1]) : n0;
+                n0 = (const char *)n0 + (s->bf16 ? 2 : 4) * (jn - j0);
+                n1 = (const char *)n1 + (s->bf16 ? 2 : 4) * (jn - j0);
                 FWD[K - 1](s->bf16, p0, p1, n0, n1, s->b, csb, j0, j1, acc + i * K * 16, acc + (i + 1) * K * 16,
                            masks ? masks + i * mrow : NULL, masks ? masks + (i + 1) * mrow : NULL);
             }
@@ -413,6 +427,30 @@ void bl_logits(const void *rows, int64_t ld, int bf16, const int64_t *index, int
         int64_t r0 = 2 * lo, r1 = 2 * hi < count ? 2 * hi : count;
         float *w = base + t * l.total;
         if (r1 > r0) forward_rows(&s, csb, r0, r1, blocked ? w + l.acc : w + l.hbuf, NULL, out + r0 * k);
+    }
+}
+
+/* One Adam step (torch.optim.Adam semantics: no amsgrad, no maximize, L2 weight decay) on n
+ * parameters, in place:  t += 1;  g' = g + wd p;  m += (1 - beta1)(g' - m);
+ * v = beta2 v + (1 - beta2) g'^2;  p -= lr / (1 - beta1^t) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps).
+ * step is the float32 step counter of the optimizer state; mirror (may be NULL) receives a copy of
+ * the updated parameters (the kernel's padded operand). */
+void bl_adam(float *param, const float *grad, float *m, float *v, int64_t n, float *step, double lr,
+             double beta1, double beta2, double eps, double weight_decay, float *mirror) {
+    *step += 1.0f;
+    double t = (double)*step;
+    const float step_size = (float)(lr / (1.0 - pow(beta1, t)));
+    const float bc2 = (float)sqrt(1.0 - pow(beta2, t));
+    const float w1 = (float)(1.0 - beta1), b2 = (float)beta2, w2 = (float)(1.0 - beta2), e = (float)eps, wd = (float)weight_decay;
+    for (int64_t j = 0; j < n; j++) {
+        float g = grad[j];
+        if (wd != 0.0f) g += wd * param[j];
+        float mj = m[j] + w1 * (g - m[j]);
+        float vj = v[j] * b2 + w2 * (g * g);
+        m[j] = mj; v[j] = vj;
+        float p = param[j] - step_size * (mj / (sqrtf(vj) / bc2 + e));
+        param[j] = p;
+        if (mirror) mirror[j] = p;
     }
 }
 

@@ -161,12 +161,36 @@ class _Epoch:
         self.want_cw = id(r.readout.weight) in trained
         self.want_gate = r.gate is not None and id(r.gate.scores) in trained
         self.b, self.cs, self.c, self.g = r._operands()
+        self.adam = _c_adam_groups(optimizer, r.kernel, params) if not (self.want_cw or self.want_gate) else None
+
+    def _c_adam_step(self, gb, gc) -> None:
+        """The caller's Adam step done by the compiled kernel on b1 and c (same update, same
+        optimizer state tensors), writing the new values into the kernel's operands as well."""
+        r, units = self.r, self.r.units
+        todo = []
+        if self.want_b1:
+            todo.append((r.layer.bias, gb[:units], self.b[:units]))
+        if self.want_c:
+            todo.append((r.readout.bias, gc, self.c))
+        for p, grad, mirror in todo:
+            p.grad = grad
+            group, state = self.adam[id(p)], self.optimizer.state[p]
+            if not state:  # as torch.optim.Adam initialises it
+                state["step"] = torch.tensor(0.0, dtype=torch.float32)
+                state["exp_avg"] = torch.zeros_like(p, memory_format=torch.preserve_format)
+                state["exp_avg_sq"] = torch.zeros_like(p, memory_format=torch.preserve_format)
+            beta1, beta2 = group["betas"]
+            r.kernel.adam(p.detach(), grad, state["exp_avg"], state["exp_avg_sq"], state["step"], float(group["lr"]),
+                          float(beta1), float(beta2), float(group["eps"]), float(group["weight_decay"]), mirror)
 
     def step(self, index: torch.Tensor) -> float:
         r, units = self.r, self.r.units
         matrix, row_index = self.rows.batch(index)
         value, gb, gw, gc = r.kernel.step(matrix, row_index, self.b, self.cs, self.c, self.kind, self.split.y[index],
                                           self.want_b1, self.want_cw or self.want_gate, r.threads)
+        if self.adam is not None:
+            self._c_adam_step(gb, gc)
+            return value
         if self.want_b1:
             r.layer.bias.grad = gb[:units]  # a fresh tensor per step: no copy needed
         if self.want_c:
@@ -186,6 +210,36 @@ class _Epoch:
             w = r.readout.weight.detach()
             self.cs[:, :units] = w if self.g is None else w * self.g
         return value
+
+
+def _c_adam_groups(optimizer, kernel, params) -> dict | None:
+    """{id(param): its param group} when the compiled kernel can take the optimizer's step itself:
+    a plain torch.optim.Adam (no amsgrad, maximize, capturable, differentiable, fused, decoupled
+    weight decay, tensor lr/betas, step hooks) on contiguous float32 CPU tensors; else None."""
+    if type(optimizer) is not torch.optim.Adam or not hasattr(kernel, "adam"):
+        return None
+    if optimizer._optimizer_step_pre_hooks or optimizer._optimizer_step_post_hooks:
+        return None
+    from torch.optim import optimizer as optim_module
+
+    if getattr(optim_module, "_global_optimizer_pre_hooks", None) or getattr(optim_module, "_global_optimizer_post_hooks", None):
+        return None
+    groups = {}
+    for group in optimizer.param_groups:
+        if any(group.get(flag) for flag in ("amsgrad", "maximize", "capturable", "differentiable", "fused", "decoupled_weight_decay")):
+            return None
+        if isinstance(group["lr"], torch.Tensor) or any(isinstance(b, torch.Tensor) for b in group["betas"]):
+            return None
+        for p in group["params"]:
+            groups[id(p)] = group
+    for p in params:
+        if id(p) not in groups or p.dtype != torch.float32 or not p.is_contiguous() or p.device.type != "cpu":
+            return None
+        state = optimizer.state.get(p)
+        if state and (state["step"].dtype != torch.float32 or state["step"].numel() != 1
+                      or any(not state[k].is_contiguous() or state[k].dtype != torch.float32 for k in ("exp_avg", "exp_avg_sq"))):
+            return None
+    return groups
 
 
 def _loss_kind(loss) -> int:
