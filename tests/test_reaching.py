@@ -98,15 +98,6 @@ def test_bias_training_lowers_the_reach_loss():
     assert history[-1]["error"] < history[0]["error"], history
 
 
-@pytest.mark.slow
-def test_bias_training_reaches_far_better_than_untrained():
-    """A small closed-loop problem (4 targets, short trials): biases alone cut the endpoint error."""
-    spec, net = _small_problem()
-    history = train_reaching(net, TwoJointArm(ArmSpec()), spec, "bias",
-                             ReachTraining(epochs=150, lr=0.05, batch_size=8, eval_every=50), ring(4))
-    assert history[-1]["error"] < 0.4 * history[0]["error"], history
-
-
 TINY = dict(reaching.QUICK, units=32, epochs=("bias=4", "full=4", "readout=4"), delay_min=2, delay_max=4,
             move_steps=25, adapt_epochs=2, washout_epochs=2, sweep=12, eval_every=2)
 
