@@ -94,3 +94,17 @@ def to_dict(config) -> dict[str, Any]:
 
 def to_json(config) -> str:
     return json.dumps(to_dict(config), indent=2, sort_keys=True)
+
+
+def parse_pairs(items: Iterable[str], field: str, kind=float) -> dict[str, Any]:
+    """("bias=0.01", "full=1e-3") -> {"bias": 0.01, "full": 0.001}; errors name the field."""
+    out = {}
+    for item in items:
+        key, sep, value = str(item).partition("=")
+        try:
+            if not sep:
+                raise ValueError
+            out[key.strip()] = kind(value)
+        except ValueError:
+            raise BiaslearnError(f"{field}: expected name=value, got {item!r}") from None
+    return out

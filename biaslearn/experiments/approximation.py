@@ -20,6 +20,7 @@ import torch
 
 from biaslearn import rng
 from biaslearn.data.task import from_tensors
+from biaslearn.config import parse_pairs
 from biaslearn.errors import BiaslearnError
 from biaslearn.models.feedforward import FeedForward, NetworkSpec
 from biaslearn.theory.scaling import fit_power_law
@@ -73,16 +74,7 @@ class Config:
 
 
     def lr_by_method(self) -> dict[str, float]:
-        rates = {}
-        for item in self.learning_rates:
-            method, sep, value = item.partition("=")
-            try:
-                rates[method.strip()] = float(value)
-            except ValueError:
-                raise BiaslearnError(f"learning_rates: expected method=lr, got {item!r}") from None
-            if not sep:
-                raise BiaslearnError(f"learning_rates: expected method=lr, got {item!r}")
-        return rates
+        return parse_pairs(self.learning_rates, "learning_rates")
 
 
 QUICK = {"dims": (1,), "targets": ("smooth",), "methods": ("bias", "bias+readout"), "widths": (16, 256), "seeds": 1,

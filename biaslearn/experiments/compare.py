@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from biaslearn import data
+from biaslearn.config import parse_pairs
 from biaslearn.errors import BiaslearnError
 from biaslearn.models import FeedForward, NetworkSpec
 from biaslearn.results import RunFolder
@@ -49,16 +50,7 @@ class Config:
 
 
     def lr_by_method(self) -> dict[str, float]:
-        rates = {}
-        for item in self.learning_rates:
-            method, sep, value = item.partition("=")
-            try:
-                rates[method.strip()] = float(value)
-            except ValueError:
-                raise BiaslearnError(f"learning_rates: expected method=lr, got {item!r}") from None
-            if not sep:
-                raise BiaslearnError(f"learning_rates: expected method=lr, got {item!r}")
-        return rates
+        return parse_pairs(self.learning_rates, "learning_rates")
 
 
 QUICK = {"dataset": "fashion-mnist+train:10000", "widths": (64, 512), "epochs": 2}

@@ -8,23 +8,10 @@ import math
 import numpy as np
 
 from biaslearn import data
+from biaslearn.config import parse_pairs  # noqa: F401  (used by the ff experiments)
 from biaslearn.errors import BiaslearnError
 from biaslearn.models import FeedForward, NetworkSpec
 from biaslearn.training import TrainConfig, get_method, train
-
-
-def parse_pairs(items: tuple[str, ...], field: str, kind=float) -> dict[str, float]:
-    """("bias=0.01", "full=1e-3") -> {"bias": 0.01, "full": 0.001}; errors name the field."""
-    out = {}
-    for item in items:
-        key, sep, value = str(item).partition("=")
-        try:
-            if not sep:
-                raise ValueError
-            out[key.strip()] = kind(value)
-        except ValueError:
-            raise BiaslearnError(f"{field}: expected name=value, got {item!r}") from None
-    return out
 
 
 def readout_spec(gain: float) -> str:

@@ -23,6 +23,7 @@ import torch
 
 from biaslearn.analysis import forecast
 from biaslearn.data.dynamics import lorenz
+from biaslearn.config import parse_pairs
 from biaslearn.errors import BiaslearnError
 from biaslearn.models.recurrent import RecurrentNet, RecurrentSpec
 from biaslearn.results import RunFolder
@@ -79,14 +80,7 @@ class Config:
         self.spec()
 
     def lr_by_method(self) -> dict[str, float]:
-        out = {}
-        for item in self.learning_rates:
-            m, sep, v = item.partition("=")
-            try:
-                out[m.strip()] = float(v)
-            except ValueError:
-                raise BiaslearnError(f"learning_rates: expected method=lr, got {item!r}") from None
-        return out
+        return parse_pairs(self.learning_rates, "learning_rates")
 
     def spec(self) -> RecurrentSpec:
         return RecurrentSpec(1, self.units, 1, seed=self.seed, recurrent=f"gaussian:{self.gain}",

@@ -27,6 +27,7 @@ import torch
 
 from biaslearn.data.arm import ArmSpec, TwoJointArm
 from biaslearn.data.reaching import ReachSpec, ring
+from biaslearn.config import parse_pairs
 from biaslearn.errors import BiaslearnError
 from biaslearn.models.recurrent import RecurrentNet, RecurrentSpec
 from biaslearn.results import RunFolder
@@ -35,19 +36,6 @@ from biaslearn.training.methods import METHODS
 
 NAME = "reaching"
 DESCRIPTION = "centre-out reaching with a two-joint arm: bias vs full vs readout, generalisation, curl-field adaptation"
-
-
-def _pairs(items: tuple[str, ...], field: str, kind=float) -> dict[str, float]:
-    out = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        try:
-            out[key.strip()] = kind(value)
-        except ValueError:
-            raise BiaslearnError(f"{field}: expected method=value, got {item!r}") from None
-        if not sep:
-            raise BiaslearnError(f"{field}: expected method=value, got {item!r}")
-    return out
 
 
 @dataclass(frozen=True)
@@ -107,10 +95,10 @@ class Config:
             raise BiaslearnError(f"targets, sweep: expected positive ints, got {self.targets}, {self.sweep}")
 
     def epochs_by_method(self) -> dict[str, int]:
-        return _pairs(self.epochs, "epochs", int)
+        return parse_pairs(self.epochs, "epochs", int)
 
     def lr_by_method(self) -> dict[str, float]:
-        return _pairs(self.learning_rates, "learning_rates")
+        return parse_pairs(self.learning_rates, "learning_rates")
 
     def spec(self) -> ReachSpec:
         return ReachSpec(radius=self.radius_cm / 100, delay_steps=(self.delay_min, self.delay_max),
