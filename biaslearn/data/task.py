@@ -28,6 +28,16 @@ class Split:
     def __len__(self) -> int:
         return self.x.shape[0]
 
+    def mean_metrics(self, total_loss: float, correct: int) -> dict[str, float]:
+        """Summed loss (and correct count) over this split -> mean loss per target value (and accuracy)."""
+        classification = self.y.dtype == torch.int64
+        n = max(1, len(self))
+        per_sample = 1 if classification else max(1, self.y[0].numel())
+        metrics = {"loss": total_loss / (n * per_sample)}
+        if classification:
+            metrics["accuracy"] = correct / n
+        return metrics
+
     def subset(self, index: torch.Tensor) -> "Split":
         return Split(self.x[index], self.y[index])
 

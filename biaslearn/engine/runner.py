@@ -136,13 +136,7 @@ class EngineRunner:
                 if split.y.dtype == torch.int64:
                     correct += int((out.argmax(1) == y).sum())
         model.train(was_training)
-        classification = split.y.dtype == torch.int64
-        n = max(1, len(split))
-        per_sample = 1 if classification else max(1, split.y[0].numel())
-        metrics = {"loss": total_loss / (n * per_sample)}
-        if classification:
-            metrics["accuracy"] = correct / n
-        return metrics
+        return split.mean_metrics(total_loss, correct)
 
 
 class _Epoch:
