@@ -138,7 +138,6 @@ def many_run(net_spec, task, batch_size: int, count: int, cache: str) -> dict:
             configs = [bl.TrainConfig(epochs=1, batch_size=batch_size, lr=lr, engine="fast") for lr in lrs]
             train_many(nets, task, "bias", configs)  # warm: builds the shared cache once
             nets = [bl.FeedForward(net_spec) for _ in lrs]
-            start = time.perf_counter()
             hist = train_many(nets, task, "bias", configs, interleave=interleave)
             out["interleaved" if interleave else "sequential"] = hist[0][0]["seconds"] * count
     clear_cache()

@@ -80,7 +80,6 @@ def train_one(folder: RunFolder, *, config: Config, method: str) -> dict:
     net = RecurrentNet(config.spec())
     total = config.train_steps + config.test_steps
     goal = target(total, config.period)
-    snapshots = {}
     middle = config.iterations // 2
 
     def objective(model, step):

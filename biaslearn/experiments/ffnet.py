@@ -8,7 +8,6 @@ import math
 import numpy as np
 
 from biaslearn import data
-from biaslearn.config import parse_pairs  # noqa: F401  (used by the ff experiments)
 from biaslearn.errors import BiaslearnError
 from biaslearn.models import FeedForward, NetworkSpec
 from biaslearn.training import TrainConfig, get_method, train

@@ -16,7 +16,8 @@ import torch
 
 from biaslearn import data
 from biaslearn.errors import BiaslearnError
-from biaslearn.experiments.ffnet import build, fit, mean_sem, parse_pairs, train_unit
+from biaslearn.config import parse_pairs
+from biaslearn.experiments.ffnet import build, fit, mean_sem, train_unit
 from biaslearn.models import WeightDistribution
 from biaslearn.models.bank import BiasBank, bank_parameter_names
 from biaslearn.results import RunFolder

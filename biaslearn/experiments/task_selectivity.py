@@ -17,7 +17,8 @@ from biaslearn import data
 from biaslearn.analysis import hidden_activity, selectivity, switched_off_fraction, task_variance
 from biaslearn.errors import BiaslearnError
 from biaslearn.experiments import multitask
-from biaslearn.experiments.ffnet import parse_pairs, readout_spec
+from biaslearn.config import parse_pairs
+from biaslearn.experiments.ffnet import readout_spec
 from biaslearn.models import WeightDistribution
 from biaslearn.models.feedforward import NetworkSpec
 from biaslearn.models.multihead import MultiHead

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 
 from biaslearn import data
 from biaslearn.errors import BiaslearnError
-from biaslearn.experiments.ffnet import mean_sem, parse_pairs, train_unit
+from biaslearn.config import parse_pairs
+from biaslearn.experiments.ffnet import mean_sem, train_unit
 from biaslearn.models import WeightDistribution
 from biaslearn.results import RunFolder
 from biaslearn.training import METHODS

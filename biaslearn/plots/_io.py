@@ -13,9 +13,10 @@ def read_csv(path: Path) -> list[dict]:
         return list(csv.DictReader(fh))
 
 
-def save(fig, path: Path) -> Path:
+def save(fig, path: Path, dpi: int = 120) -> Path:
+    """Write `fig` as a PNG atomically (a reader never sees half a file), then close it."""
     import matplotlib.pyplot as plt
 
-    atomic.write_with(path, lambda tmp: fig.savefig(tmp, format="png", dpi=120, bbox_inches="tight"))
+    atomic.write_with(path, lambda tmp: fig.savefig(tmp, format="png", dpi=dpi, bbox_inches="tight"))
     plt.close(fig)
     return path

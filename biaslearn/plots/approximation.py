@@ -11,6 +11,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+from biaslearn.plots._io import save
 
 COLORS = {"bias": "tab:red", "full": "tab:blue", "readout": "tab:green", "bias+readout": "tab:purple"}
 
@@ -26,10 +27,6 @@ def _rows(path: Path) -> list[dict]:
     return rows
 
 
-def _save(fig, path: Path) -> Path:
-    fig.savefig(path, dpi=120, bbox_inches="tight")
-    plt.close(fig)
-    return path
 
 
 def plot_fits(folder: Path, dim: int) -> Path | None:
@@ -70,7 +67,7 @@ def plot_fits(folder: Path, dim: int) -> Path | None:
             ax.set_xticks([])
             ax.set_yticks([])
         fig.suptitle(f"2-D targets and absolute errors of the fits (width {width}, seed {seed})")
-    return _save(fig, folder / f"fits_{dim}d.png")
+    return save(fig, folder / f"fits_{dim}d.png")
 
 
 def plot_error_vs_width(folder: Path) -> Path:
@@ -96,7 +93,7 @@ def plot_error_vs_width(folder: Path) -> Path:
                 ax.set_xlabel("hidden width")
     axes[0, 0].legend(fontsize=7)
     fig.suptitle("error vs width (mean ± s.e.m. over seeds; frozen weights U[-R, R])")
-    return _save(fig, folder / "error_vs_width.png")
+    return save(fig, folder / "error_vs_width.png")
 
 
 def plot(folder_path) -> list[Path]:

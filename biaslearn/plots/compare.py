@@ -11,7 +11,7 @@ import numpy as np
 import biaslearn.plots  # noqa: F401  (selects the Agg backend)
 import matplotlib.pyplot as plt
 
-from biaslearn import atomic
+from biaslearn.plots._io import save
 
 
 def plot(folder: str | Path) -> list[Path]:
@@ -36,6 +36,5 @@ def plot(folder: str | Path) -> list[Path]:
     ax.legend()
     ax.grid(alpha=0.3)
     out = folder / "accuracy_vs_width.png"
-    atomic.write_with(out, lambda tmp: fig.savefig(tmp, format="png", dpi=120, bbox_inches="tight"))
-    plt.close(fig)
+    save(fig, out)
     return [out]

@@ -12,6 +12,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+from biaslearn.plots._io import save
 
 STYLE = {"single": "-", "subset": "--"}
 
@@ -28,10 +29,6 @@ def _read(path: Path) -> list[dict]:
     return rows
 
 
-def _save(fig, path: Path) -> Path:
-    fig.savefig(path, dpi=120, bbox_inches="tight")
-    plt.close(fig)
-    return path
 
 
 def _main_R(folder: Path, rows) -> float:
@@ -66,7 +63,7 @@ def plot_error_vs_width(folder: Path, rows, R: float) -> Path:
         ax.set_title(f"{d}-D target, R={R:g}")
         ax.legend(fontsize=6, ncol=2)
     fig.suptitle("construction: selected units + set biases + all others switched off")
-    return _save(fig, folder / "construction_error_vs_width.png")
+    return save(fig, folder / "construction_error_vs_width.png")
 
 
 def plot_width_needed(folder: Path, needed, R: float) -> Path:
@@ -91,7 +88,7 @@ def plot_width_needed(folder: Path, needed, R: float) -> Path:
         ax.set_ylabel("width needed (1-delta of seeds)")
         ax.set_title(f"{d}-D, R={R:g}; dotted: proof's bound")
         ax.legend(fontsize=6, ncol=2)
-    return _save(fig, folder / "width_needed.png")
+    return save(fig, folder / "width_needed.png")
 
 
 def plot_r_sweep(folder: Path, r_sweep, needed, gradient) -> Path:
@@ -136,7 +133,7 @@ def plot_r_sweep(folder: Path, r_sweep, needed, gradient) -> Path:
     axes[2].set_ylabel("width needed")
     axes[2].legend(fontsize=6, ncol=2)
     fig.suptitle(f"the sampling range R ({d}-D target with {n} units, parameters in [-gamma, gamma])")
-    return _save(fig, folder / "r_sweep.png")
+    return save(fig, folder / "r_sweep.png")
 
 
 def plot_vs_gradient(folder: Path, gradient, R: float) -> Path:
@@ -156,7 +153,7 @@ def plot_vs_gradient(folder: Path, gradient, R: float) -> Path:
     ax.set_ylabel("sup-norm error")
     ax.set_title(f"construction vs gradient bias learning, R={R:g}")
     ax.legend(fontsize=7)
-    return _save(fig, folder / "construction_vs_gradient.png")
+    return save(fig, folder / "construction_vs_gradient.png")
 
 
 def plot_example(folder: Path) -> Path | None:
@@ -175,7 +172,7 @@ def plot_example(folder: Path) -> Path | None:
         ax.set_title(f"construction, scheme {s} (seed 0)")
         ax.set_xlabel("x")
         ax.legend(fontsize=7)
-    return _save(fig, folder / "construction_example.png")
+    return save(fig, folder / "construction_example.png")
 
 
 def plot(folder_path) -> list[Path]:

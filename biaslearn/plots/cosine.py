@@ -10,7 +10,7 @@ import numpy as np
 import biaslearn.plots  # noqa: F401  (selects the Agg backend)
 import matplotlib.pyplot as plt
 
-from biaslearn import atomic
+from biaslearn.plots._io import save
 
 
 def _load(path: Path) -> dict:
@@ -48,7 +48,6 @@ def plot(folder: str | Path) -> list[Path]:
             ax.set_ylabel("Im λ")
     fig.tight_layout()
     out = folder / "cosine.png"
-    atomic.write_with(out, lambda tmp: fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight"))
-    plt.close(fig)
+    save(fig, out, dpi=110)
     outputs.append(out)
     return outputs

@@ -12,13 +12,9 @@ import numpy as np
 import biaslearn.plots  # noqa: F401  (selects the Agg backend)
 import matplotlib.pyplot as plt
 
-from biaslearn import atomic
+from biaslearn.plots._io import save
 
 
-def _save(fig, path: Path) -> Path:
-    atomic.write_with(path, lambda tmp: fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight"))
-    plt.close(fig)
-    return path
 
 
 def plot(folder: str | Path) -> list[Path]:
@@ -52,7 +48,7 @@ def plot(folder: str | Path) -> list[Path]:
     axes[0, 0].legend(fontsize=7)
     axes[0, 1].legend(fontsize=7)
     fig.tight_layout()
-    out1 = _save(fig, folder / "forecasts.png")
+    out1 = save(fig, folder / "forecasts.png", dpi=110)
 
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 3.6))
     for run in runs:
@@ -69,5 +65,5 @@ def plot(folder: str | Path) -> list[Path]:
     ax2.tick_params(axis="x", labelsize=7, rotation=20)
     ax2.grid(alpha=0.3)
     fig.tight_layout()
-    out2 = _save(fig, folder / "errors.png")
+    out2 = save(fig, folder / "errors.png", dpi=110)
     return [out1, out2]

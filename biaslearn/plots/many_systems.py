@@ -11,7 +11,7 @@ import numpy as np
 import biaslearn.plots  # noqa: F401  (selects the Agg backend)
 import matplotlib.pyplot as plt
 
-from biaslearn import atomic
+from biaslearn.plots._io import save
 
 
 def plot(folder: str | Path) -> list[Path]:
@@ -36,8 +36,7 @@ def plot(folder: str | Path) -> list[Path]:
         ax.grid(alpha=0.3, axis="y")
     fig.tight_layout()
     out1 = folder / "per_system.png"
-    atomic.write_with(out1, lambda tmp: fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight"))
-    plt.close(fig)
+    save(fig, out1, dpi=110)
 
     arm = next((a for a in arms if a.startswith("bias/")), arms[0])
     method, units = arm.split("/n")
@@ -60,6 +59,5 @@ def plot(folder: str | Path) -> list[Path]:
     fig.suptitle(f"{arm}: first coordinate, truth (black) vs closed-loop forecast (red)", fontsize=9)
     fig.tight_layout()
     out2 = folder / "forecasts.png"
-    atomic.write_with(out2, lambda tmp: fig.savefig(tmp, format="png", dpi=100, bbox_inches="tight"))
-    plt.close(fig)
+    save(fig, out2, dpi=100)
     return [out1, out2]

@@ -3,7 +3,6 @@ method, endpoint error vs target angle, and curl-field adaptation with washout."
 
 from __future__ import annotations
 
-import csv
 import json
 from pathlib import Path
 
@@ -12,20 +11,13 @@ import numpy as np
 import biaslearn.plots  # noqa: F401  (selects the Agg backend)
 import matplotlib.pyplot as plt
 
-from biaslearn import atomic
+from biaslearn.plots._io import read_csv, save
 
 COLOURS = {"bias": "tab:blue", "full": "tab:orange", "readout": "tab:green", "bias+readout": "tab:purple"}
 
 
-def _rows(path: Path) -> list[dict]:
-    with open(path) as fh:
-        return list(csv.DictReader(fh))
 
 
-def _save(fig, path: Path) -> Path:
-    atomic.write_with(path, lambda tmp: fig.savefig(tmp, format="png", dpi=120, bbox_inches="tight"))
-    plt.close(fig)
-    return path
 
 
 def _paths(ax, hands, angles, radius, style, colour_by_angle=True, label=None):
@@ -58,11 +50,11 @@ def plot(folder: str | Path) -> list[Path]:
         ax.set_xlabel("x (cm)")
         ax.legend(fontsize=7, loc="lower left")
     axes[0][0].set_ylabel("y (cm)")
-    out.append(_save(fig, folder / "trajectories.png"))
+    out.append(save(fig, folder / "trajectories.png"))
 
     fig, ax = plt.subplots(figsize=(5, 3.5))
     for m in methods:
-        rows = _rows(units / f"train-{m}" / "history.csv")
+        rows = read_csv(units / f"train-{m}" / "history.csv")
         epochs = [max(1, int(r["epoch"])) for r in rows]
         ax.plot(epochs, [100 * float(r["error"]) for r in rows], color=COLOURS.get(m), label=m)
         e = results["methods"][m]["epochs_to_criterion"]
@@ -77,7 +69,7 @@ def plot(folder: str | Path) -> list[Path]:
     ax.set_ylabel("endpoint error, training targets (cm)")
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3, which="both")
-    out.append(_save(fig, folder / "error_vs_epoch.png"))
+    out.append(save(fig, folder / "error_vs_epoch.png"))
 
     fig, ax = plt.subplots(figsize=(5, 3.5))
     for m in methods:
@@ -91,13 +83,13 @@ def plot(folder: str | Path) -> list[Path]:
     ax.set_yscale("log")
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
-    out.append(_save(fig, folder / "generalisation.png"))
+    out.append(save(fig, folder / "generalisation.png"))
 
     adapted = list(results.get("adaptation", {}))
     if adapted:
         fig, axes = plt.subplots(2, len(adapted), figsize=(4.5 * len(adapted), 7), squeeze=False)
         for col, m in enumerate(adapted):
-            rows = _rows(units / f"adapt-{m}" / "history.csv")
+            rows = read_csv(units / f"adapt-{m}" / "history.csv")
             ax = axes[0][col]
             for phase, colour in (("field", "tab:red"), ("washout", "tab:grey")):
                 sel = [r for r in rows if r["phase"] == phase]
@@ -125,5 +117,5 @@ def plot(folder: str | Path) -> list[Path]:
             ax.set_aspect("equal")
             ax.legend(fontsize=7, loc="lower left")
             ax.set_xlabel("x (cm)")
-        out.append(_save(fig, folder / "adaptation.png"))
+        out.append(save(fig, folder / "adaptation.png"))
     return out

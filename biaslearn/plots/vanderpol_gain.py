@@ -11,7 +11,7 @@ import numpy as np
 import biaslearn.plots  # noqa: F401  (selects the Agg backend)
 import matplotlib.pyplot as plt
 
-from biaslearn import atomic
+from biaslearn.plots._io import save
 
 
 def plot(folder: str | Path) -> list[Path]:
@@ -38,8 +38,7 @@ def plot(folder: str | Path) -> list[Path]:
         ax.grid(alpha=0.3)
     fig.tight_layout()
     out1 = folder / "mse_vs_gain.png"
-    atomic.write_with(out1, lambda tmp: fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight"))
-    plt.close(fig)
+    save(fig, out1, dpi=110)
 
     seed = min(int(r["seed"]) for r in rows)
     fig, axes = plt.subplots(len(methods), len(gains), figsize=(2.6 * len(gains), 2.4 * len(methods)), squeeze=False)
@@ -59,6 +58,5 @@ def plot(folder: str | Path) -> list[Path]:
     fig.suptitle("x(t): target (black) vs free-running network (orange); training window then held-out continuation", fontsize=8)
     fig.tight_layout()
     out2 = folder / "traces.png"
-    atomic.write_with(out2, lambda tmp: fig.savefig(tmp, format="png", dpi=100, bbox_inches="tight"))
-    plt.close(fig)
+    save(fig, out2, dpi=100)
     return [out1, out2]

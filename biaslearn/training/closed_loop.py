@@ -26,7 +26,7 @@ from typing import Callable
 import torch
 
 from biaslearn import rng
-from biaslearn.data.arm import ArmState, TwoJointArm
+from biaslearn.data.arm import TwoJointArm
 from biaslearn.data.reaching import ReachBatch, ReachSpec, curl_force, endpoint_error, lateral_deviation, make_batch, reach_loss
 from biaslearn.errors import BiaslearnError
 from biaslearn.models.recurrent import RecurrentNet
