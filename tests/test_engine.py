@@ -263,3 +263,36 @@ def test_engine_adam_state_matches_plain(task):
         for options in ({"amsgrad": True}, {"maximize": True}, {"lr": torch.tensor(1e-2)}):
             assert _c_adam_groups(torch.optim.Adam(pp, **options), kernel, pp) is None
         assert _c_adam_groups(torch.optim.SGD(pp, lr=0.1), kernel, pp) is None
+
+
+@pytest.mark.parametrize("kernel", ["auto", "portable"])
+@pytest.mark.parametrize("kind", ["classification", "regression"])
+def test_one_call_epoch_matches_batch_by_batch(task, regression, kernel, kind):
+    """The compiled whole-epoch call (steps and Adam in C) gives the batch-by-batch runner's
+    parameters, optimizer state, last gradients and mean loss; odd batch sizes included."""
+    data = task if kind == "classification" else regression
+    results = []
+    for one_call in (True, False):
+        net = _net(data, "bias")
+        params = get_method("bias").apply(net)
+        optimizer = torch.optim.Adam(params, lr=1e-2, betas=(0.85, 0.995), weight_decay=1e-3)
+        with engine.configure(kernel=kernel, cache="float32"):
+            runner = EngineRunner(net, data, get_method("bias"))
+        if not hasattr(runner.kernel, "epoch"):
+            pytest.skip(f"compiled kernel {kernel} unavailable")
+        loss = loss_fn(data, bl.TrainConfig())
+        means = []
+        for epoch in range(2):
+            order = torch.randperm(len(data.train), generator=torch.Generator().manual_seed(epoch))
+            if one_call:
+                means.append(runner(net, params, optimizer, data.train, order, loss, 31))
+            else:
+                state = runner.epoch(net, params, optimizer, data.train, loss)
+                values = [state.step(order[s : s + 31]) for s in range(0, len(order), 31)]
+                means.append(sum(values) / len(values))
+        results.append((means, [p.detach().clone() for p in params], [p.grad.clone() for p in params],
+                        [optimizer.state[p]["exp_avg_sq"].clone() for p in params]))
+    (m1, p1, g1, v1), (m2, p2, g2, v2) = results
+    assert m1 == pytest.approx(m2, rel=1e-12)
+    for a, b in zip(p1 + g1 + v1, p2 + g2 + v2):
+        assert torch.equal(a, b)

@@ -93,6 +93,7 @@ class CompiledKernel:
         self.lib.bl_workspace.argtypes = [ctypes.c_int64, ctypes.c_int64, ctypes.c_int64, ctypes.c_int]
         self.lib.bl_adam.restype = None
         self.lib.bl_adam.argtypes = [ctypes.c_void_p] * 4 + [ctypes.c_int64, ctypes.c_void_p] + [ctypes.c_double] * 5 + [ctypes.c_void_p]
+        self.lib.bl_epoch.restype = ctypes.c_int64
         self.avx512 = bool(self.lib.bl_has_avx512())
         self.name = f"compiled-{variant}" + ("-avx512" if self.avx512 else "")
         self._work = torch.empty(0)
@@ -135,6 +136,41 @@ class CompiledKernel:
         `step` is the state's float32 scalar step tensor; `mirror` gets a copy of the new values."""
         self.lib.bl_adam(param.data_ptr(), grad.data_ptr(), exp_avg.data_ptr(), exp_avg_sq.data_ptr(), param.numel(),
                          step.data_ptr(), lr, beta1, beta2, eps, weight_decay, mirror.data_ptr() if mirror is not None else None)
+
+    def epoch(self, rows, order, batch_size, b, cs, c, loss_kind, y, b1_adam, c_adam, threads=None) -> tuple[list[float], torch.Tensor, torch.Tensor]:
+        """A whole epoch in one call (bl_epoch): per batch of `order`, the step and the Adam
+        updates. b1_adam / c_adam: None (not trained) or (param, exp_avg, exp_avg_sq, step, (lr,
+        beta1, beta2, eps, weight_decay)); the operands b and c are kept equal to the parameters.
+        Returns the batches' mean losses and the last batch's gradients (gb padded, gc)."""
+        k, npad = cs.shape
+        order = order.to(torch.int64).contiguous()
+        count = order.numel()
+        batch = min(batch_size, count)
+        threads = self._threads(threads, batch, npad)
+        gb, gc = torch.zeros(npad), torch.zeros(k)
+        losses = torch.empty((count + batch_size - 1) // batch_size, dtype=torch.float64)
+        labels = y.to(torch.int64).contiguous() if loss_kind == 0 else None
+        targets = y.to(torch.float32).reshape(len(y), k).contiguous() if loss_kind != 0 else None
+
+        def adam_args(spec):
+            if spec is None:
+                return [None] * 4 + [None]
+            param, exp_avg, exp_avg_sq, step, hyper = spec
+            return [_ptr(param), _ptr(exp_avg), _ptr(exp_avg_sq), _ptr(step), (ctypes.c_double * 5)(*hyper)]
+
+        pb, mb, vb, tb, hb = adam_args(b1_adam)
+        pc, mc, vc, tc, hc = adam_args(c_adam)
+        units = b1_adam[0].numel() if b1_adam is not None else 0
+        done = self.lib.bl_epoch(
+            _ptr(rows), ctypes.c_int64(rows.stride(0)), ctypes.c_int(rows.dtype == torch.bfloat16), _ptr(order),
+            ctypes.c_int64(count), ctypes.c_int64(batch_size), _ptr(b), _ptr(cs), _ptr(c), ctypes.c_int64(npad),
+            ctypes.c_int64(k), ctypes.c_int(loss_kind), _ptr(labels), _ptr(targets),
+            pb, mb, vb, tb, ctypes.c_int64(units), hb, pc, mc, vc, tc, hc,
+            _ptr(gb), _ptr(gc), _ptr(losses), _ptr(self._workspace(batch, threads, npad, k)), ctypes.c_int(threads),
+        )
+        if done < 0:
+            raise MemoryError("engine kernel: out of memory for the epoch's batch buffers")
+        return losses.tolist(), gb, gc
 
     def logits(self, rows, start, count, b, cs, c, threads=None):
         k, npad = cs.shape

@@ -3,10 +3,13 @@
  * Per row r of a batch (P row p_r, padded to npad, a multiple of 16, zero padding):
  *   h = relu(p_r + b);  out = Cs h + c;  dout = dL/dout (cross entropy or mse, batch mean)
  *   gb += [h > 0] * (Cs^T dout);  G += dout (x) h;  gc += dout
- * Each row is read once from memory; the forward pass keeps h for the backward pass in a
- * per-thread buffer that stays in cache. Two rows are processed together so every readout
- * value loaded feeds two FMAs. Rows are split over OpenMP threads within the batch; per-thread
- * gradient accumulators are reduced at the end of the batch.
+ Each row is read once from memory, in column tiles whose readout block stays in L1; two rows
+ * are processed together so every readout value loaded feeds two FMAs, and the forward pass
+ * stores only the ReLU masks. The bias gradient is then computed as gb = sum_k Cs_k E_k with
+ * E_k = sum_r [z_r > 0] dout_r[k]: one masked add per output, row and 16 columns, accumulated in
+ * registers over all rows (no readout reads and no long dependency chain per row). Rows are
+ * split over OpenMP threads within the batch; per-thread accumulators are reduced at the end of
+ * the batch. bl_epoch runs a whole epoch (steps and Adam) in one call.
  * Build: gcc -O3 -fopenmp [-march=native] -shared -fPIC. Without AVX-512 the portable C loops
  * are used (same results to float tolerance). See biaslearn/engine/torch_kernel.py for the
  * reference equations. */
@@ -128,7 +131,7 @@ static inline void prefetch_row(const void *p, int bf16, int64_t j) {
  * K is a compile-time constant after inlining (see the dispatch tables below). */
 static inline __attribute__((always_inline)) void pair_forward_tile(
     const int K, int bf, const void *p0, const void *p1, const void *n0, const void *n1, const float *b,
-    const float *csb, int64_t j0, int64_t j1, float *acc0, float *acc1, uint16_t *m0, uint16_t *m1) {
+    const float *csb, int64_t j0, int64_t j1, float *acc0, float *acc1, uint16_t *m0, uint16_t *m1, int64_t ms) {
     __m512 a0[KMAX], a1[KMAX];
     const __m512 zero = _mm512_setzero_ps();
 #pragma GCC unroll 16
@@ -140,7 +143,7 @@ static inline __attribute__((always_inline)) void pair_forward_tile(
         __m512 z0 = _mm512_add_ps(load_row(p0, bf, j), bj);
         __m512 z1 = _mm512_add_ps(load_row(p1, bf, j), bj);
         __mmask16 k0 = _mm512_cmp_ps_mask(z0, zero, _CMP_GT_OQ), k1 = _mm512_cmp_ps_mask(z1, zero, _CMP_GT_OQ);
-        if (m0) { m0[j >> 4] = k0; m1[j >> 4] = k1; }
+        if (m0) { m0[(j >> 4) * ms] = k0; m1[(j >> 4) * ms] = k1; }
         __m512 h0 = _mm512_maskz_mov_ps(k0, z0), h1 = _mm512_maskz_mov_ps(k1, z1);
         const float *cj = csb + (j >> 4) * K * 16;
 #pragma GCC unroll 16
@@ -184,14 +187,14 @@ static inline __attribute__((always_inline)) void pair_bias_tile(
 /* G (blocked like csb) += d0 (x) h0 + d1 (x) h1 over columns [j0, j1), h recomputed from P. */
 static inline __attribute__((always_inline)) void pair_readout_tile(
     const int K, int bf, const void *p0, const void *p1, const float *b, const float *d0, const float *d1,
-    int64_t j0, int64_t j1, const uint16_t *m0, const uint16_t *m1, float *gblk) {
+    int64_t j0, int64_t j1, const uint16_t *m0, const uint16_t *m1, int64_t ms, float *gblk) {
     __m512 e0[KMAX], e1[KMAX];
 #pragma GCC unroll 16
     for (int k = 0; k < K; k++) { e0[k] = _mm512_set1_ps(d0[k]); e1[k] = _mm512_set1_ps(d1[k]); }
     for (int64_t j = j0; j < j1; j += 16) {
         __m512 bj = _mm512_loadu_ps(b + j);
-        __m512 h0 = _mm512_maskz_add_ps((__mmask16)m0[j >> 4], load_row(p0, bf, j), bj);
-        __m512 h1 = _mm512_maskz_add_ps((__mmask16)m1[j >> 4], load_row(p1, bf, j), bj);
+        __m512 h0 = _mm512_maskz_add_ps((__mmask16)m0[(j >> 4) * ms], load_row(p0, bf, j), bj);
+        __m512 h1 = _mm512_maskz_add_ps((__mmask16)m1[(j >> 4) * ms], load_row(p1, bf, j), bj);
         float *gj = gblk + (j >> 4) * K * 16;
 #pragma GCC unroll 16
         for (int k = 0; k < K; k++) {
@@ -203,29 +206,88 @@ static inline __attribute__((always_inline)) void pair_readout_tile(
     }
 }
 
+/* gb over column blocks [jb0, jb1) (16 columns each) from all n rows of this thread:
+ * E_k = sum_r [z_r > 0] d_r[k] is accumulated in registers over the rows (one masked add per
+ * output and row, no dependence on the readout), then gb += sum_k Cs_k E_k once per block.
+ * masks are stored block-major: masks[jb * n + r]. Two column blocks per pass share the
+ * broadcast d_r[k] when 2K accumulators fit the registers. */
+static inline __attribute__((always_inline)) void bias_blocks(
+    const int K, const float *dout, int64_t n, int64_t ms, const float *csb, int64_t jb0, int64_t jb1,
+    const uint16_t *masks, float *gb) {
+    int64_t jb = jb0;
+    if (2 * K <= 20)
+        for (; jb + 2 <= jb1; jb += 2) {
+            __m512 e0[KMAX], e1[KMAX];
+#pragma GCC unroll 16
+            for (int k = 0; k < K; k++) { e0[k] = _mm512_setzero_ps(); e1[k] = _mm512_setzero_ps(); }
+            const uint16_t *ma = masks + jb * ms, *mb = masks + (jb + 1) * ms;
+            for (int64_t r = 0; r < n; r++) {
+                __mmask16 qa = (__mmask16)ma[r], qb = (__mmask16)mb[r];
+                const float *d = dout + r * K;
+#pragma GCC unroll 16
+                for (int k = 0; k < K; k++) {
+                    __m512 dk = _mm512_set1_ps(d[k]);
+                    e0[k] = _mm512_mask_add_ps(e0[k], qa, e0[k], dk);
+                    e1[k] = _mm512_mask_add_ps(e1[k], qb, e1[k], dk);
+                }
+            }
+            const float *ca = csb + jb * K * 16, *cb = csb + (jb + 1) * K * 16;
+            __m512 sa = _mm512_load_ps(gb + jb * 16), sb = _mm512_load_ps(gb + jb * 16 + 16);
+#pragma GCC unroll 16
+            for (int k = 0; k < K; k++) {
+                sa = _mm512_fmadd_ps(_mm512_load_ps(ca + 16 * k), e0[k], sa);
+                sb = _mm512_fmadd_ps(_mm512_load_ps(cb + 16 * k), e1[k], sb);
+            }
+            _mm512_store_ps(gb + jb * 16, sa); _mm512_store_ps(gb + jb * 16 + 16, sb);
+        }
+    for (; jb < jb1; jb++) {
+        __m512 e0[KMAX];
+#pragma GCC unroll 16
+        for (int k = 0; k < K; k++) e0[k] = _mm512_setzero_ps();
+        const uint16_t *ma = masks + jb * ms;
+        for (int64_t r = 0; r < n; r++) {
+            __mmask16 qa = (__mmask16)ma[r];
+            const float *d = dout + r * K;
+#pragma GCC unroll 16
+            for (int k = 0; k < K; k++) e0[k] = _mm512_mask_add_ps(e0[k], qa, e0[k], _mm512_set1_ps(d[k]));
+        }
+        const float *ca = csb + jb * K * 16;
+        __m512 sa = _mm512_load_ps(gb + jb * 16);
+#pragma GCC unroll 16
+        for (int k = 0; k < K; k++) sa = _mm512_fmadd_ps(_mm512_load_ps(ca + 16 * k), e0[k], sa);
+        _mm512_store_ps(gb + jb * 16, sa);
+    }
+}
+
 #define BL_CASES(X) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11) X(12) X(13) X(14) X(15) X(16)
 #define BL_FWD(K) static void fwd_##K(int bf, const void *p0, const void *p1, const void *n0, const void *n1, const float *b, \
-    const float *csb, int64_t j0, int64_t j1, float *a0, float *a1, uint16_t *m0, uint16_t *m1) { \
-    pair_forward_tile(K, bf, p0, p1, n0, n1, b, csb, j0, j1, a0, a1, m0, m1); }
+    const float *csb, int64_t j0, int64_t j1, float *a0, float *a1, uint16_t *m0, uint16_t *m1, int64_t ms) { \
+    pair_forward_tile(K, bf, p0, p1, n0, n1, b, csb, j0, j1, a0, a1, m0, m1, ms); }
 #define BL_BIAS(K) static void bias_##K(const float *d0, const float *d1, const float *csb, int64_t j0, int64_t j1, \
     const uint16_t *m0, const uint16_t *m1, float *gb) { pair_bias_tile(K, d0, d1, csb, j0, j1, m0, m1, gb); }
+#define BL_BLK(K) static void blk_##K(const float *d, int64_t n, int64_t ms, const float *csb, int64_t jb0, int64_t jb1, \
+    const uint16_t *masks, float *gb) { bias_blocks(K, d, n, ms, csb, jb0, jb1, masks, gb); }
 #define BL_READ(K) static void read_##K(int bf, const void *p0, const void *p1, const float *b, const float *d0, \
-    const float *d1, int64_t j0, int64_t j1, const uint16_t *m0, const uint16_t *m1, float *g) { \
-    pair_readout_tile(K, bf, p0, p1, b, d0, d1, j0, j1, m0, m1, g); }
+    const float *d1, int64_t j0, int64_t j1, const uint16_t *m0, const uint16_t *m1, int64_t ms, float *g) { \
+    pair_readout_tile(K, bf, p0, p1, b, d0, d1, j0, j1, m0, m1, ms, g); }
 BL_CASES(BL_FWD)
 BL_CASES(BL_BIAS)
 BL_CASES(BL_READ)
+BL_CASES(BL_BLK)
 typedef void (*fwd_fn)(int, const void *, const void *, const void *, const void *, const float *, const float *,
-                       int64_t, int64_t, float *, float *, uint16_t *, uint16_t *);
+                       int64_t, int64_t, float *, float *, uint16_t *, uint16_t *, int64_t);
 typedef void (*bias_fn)(const float *, const float *, const float *, int64_t, int64_t, const uint16_t *, const uint16_t *, float *);
 typedef void (*read_fn)(int, const void *, const void *, const float *, const float *, const float *, int64_t, int64_t,
-                        const uint16_t *, const uint16_t *, float *);
+                        const uint16_t *, const uint16_t *, int64_t, float *);
 #define BL_PTR_FWD(K) fwd_##K,
 #define BL_PTR_BIAS(K) bias_##K,
 #define BL_PTR_READ(K) read_##K,
+#define BL_PTR_BLK(K) blk_##K,
 static const fwd_fn FWD[KMAX] = {BL_CASES(BL_PTR_FWD)};
 static const bias_fn BIAS[KMAX] = {BL_CASES(BL_PTR_BIAS)};
 static const read_fn READ[KMAX] = {BL_CASES(BL_PTR_READ)};
+typedef void (*blk_fn)(const float *, int64_t, int64_t, const float *, int64_t, int64_t, const uint16_t *, float *);
+static const blk_fn BLK[KMAX] = {BL_CASES(BL_PTR_BLK)};
 #endif
 
 static int use_blocked(int64_t k) { return BL_AVX512 && k <= KMAX; }
@@ -277,7 +339,7 @@ static void forward_rows(const Step *s, const float *csb, int64_t r0, int64_t r1
                 n0 = (const char *)n0 + (s->bf16 ? 2 : 4) * (jn - j0);
                 n1 = (const char *)n1 + (s->bf16 ? 2 : 4) * (jn - j0);
                 FWD[K - 1](s->bf16, p0, p1, n0, n1, s->b, csb, j0, j1, acc + i * K * 16, acc + (i + 1) * K * 16,
-                           masks ? masks + i * mrow : NULL, masks ? masks + (i + 1) * mrow : NULL);
+                           masks ? masks + i : NULL, masks ? masks + i + 1 : NULL, (n + 1) / 2 * 2);
             }
         }
         for (int64_t i = 0; i < n; i++)
@@ -311,18 +373,17 @@ static double step_rows(const Step *s, const float *csb, int64_t r0, int64_t r1,
             for (int64_t k = 0; k < K; k++) { out[i * K + k] = dout[k]; gc[k] += dout[k]; }
         }
         if (n % 2) for (int64_t k = 0; k < K; k++) out[n * K + k] = 0.0f;  /* the lone row's partner */
-        for (int64_t j0 = 0; j0 < N; j0 += TILE) {
-            int64_t j1 = j0 + TILE < N ? j0 + TILE : N;
-            for (int64_t i = 0; i < n; i += 2) {
-                const uint16_t *m0 = masks + i * mrow, *m1 = i + 1 < n ? masks + (i + 1) * mrow : m0;
-                if (s->want_gb) BIAS[K - 1](out + i * K, out + (i + 1) * K, csb, j0, j1, m0, m1, gb);
-                if (s->want_g) {
+        if (s->want_gb) BLK[K - 1](out, n, (n + 1) / 2 * 2, csb, 0, N / 16, masks, gb);
+        if (s->want_g)
+            for (int64_t j0 = 0; j0 < N; j0 += TILE) {
+                int64_t j1 = j0 + TILE < N ? j0 + TILE : N;
+                for (int64_t i = 0; i < n; i += 2) {
+                    const uint16_t *m0 = masks + i, *m1 = i + 1 < n ? masks + i + 1 : m0;
                     const void *p0 = row_ptr(s, s->index[r0 + i]);
                     const void *p1 = i + 1 < n ? row_ptr(s, s->index[r0 + i + 1]) : p0;
-                    READ[K - 1](s->bf16, p0, p1, s->b, out + i * K, out + (i + 1) * K, j0, j1, m0, m1, g);
+                    READ[K - 1](s->bf16, p0, p1, s->b, out + i * K, out + (i + 1) * K, j0, j1, m0, m1, (n + 1) / 2 * 2, g);
                 }
             }
-        }
         return loss;
     }
 #endif
@@ -477,4 +538,42 @@ double bl_read_sum(const float *x, int64_t n, int threads) {
         total += part;
     }
     return total;
+}
+
+/* A whole training epoch for the methods whose trained parameters are b1 and/or c, with Adam
+ * done here (bl_adam): for each batch order[s : s + batch] of the count samples: bl_step, then
+ * one Adam step on b1 (the first `units` entries; the padded operand b mirrors it) if p_b1 is not
+ * NULL and on c (operand c mirrors it) if p_c is not NULL. hyper_* = {lr, beta1,
+ * beta2, eps, weight_decay}. labels (loss 0) or targets (loss 1, k per sample) are indexed by
+ * sample. losses[i] gets batch i's mean loss; gb and gc hold the last batch's gradients on
+ * return. work: bl_workspace(batch, npad, k, threads) floats. Returns the number of batches, or
+ * -1 when out of memory (nothing trained). */
+int64_t bl_epoch(const void *rows, int64_t ld, int bf16, const int64_t *order, int64_t count, int64_t batch,
+                 float *b, const float *cs, float *c, int64_t npad, int64_t k, int loss_kind,
+                 const int64_t *labels, const float *targets,
+                 float *p_b1, float *m_b1, float *v_b1, float *t_b1, int64_t units, const double *hyper_b1,
+                 float *p_c, float *m_c, float *v_c, float *t_c, const double *hyper_c,
+                 float *gb, float *gc, double *losses, float *work, int threads) {
+    if (batch < 1 || k > KLIMIT) return 0;
+    int64_t *y = loss_kind == 0 ? malloc(sizeof(int64_t) * batch) : NULL;
+    float *t = loss_kind == 0 ? NULL : malloc(sizeof(float) * batch * k);
+    if ((loss_kind == 0 && !y) || (loss_kind != 0 && !t)) { free(y); free(t); return -1; }
+    int64_t batches = 0;
+    for (int64_t s = 0; s < count; s += batch, batches++) {
+        int64_t n = count - s < batch ? count - s : batch;
+        const int64_t *index = order + s;
+        for (int64_t i = 0; i < n; i++) {
+            if (y) y[i] = labels[index[i]];
+            else memcpy(t + i * k, targets + index[i] * k, sizeof(float) * k);
+        }
+        double total = bl_step(rows, ld, bf16, index, n, b, cs, c, npad, k, loss_kind, y, t, p_b1 != NULL, 0,
+                               gb, NULL, gc, work, threads);
+        losses[batches] = total / (double)(loss_kind == 0 ? n : n * k);
+        if (p_b1)
+            bl_adam(p_b1, gb, m_b1, v_b1, units, t_b1, hyper_b1[0], hyper_b1[1], hyper_b1[2], hyper_b1[3], hyper_b1[4], b);
+        if (p_c)
+            bl_adam(p_c, gc, m_c, v_c, k, t_c, hyper_c[0], hyper_c[1], hyper_c[2], hyper_c[3], hyper_c[4], c);
+    }
+    free(y); free(t);
+    return batches;
 }

@@ -108,6 +108,8 @@ class EngineRunner:
 
     def __call__(self, model, params, optimizer, split, order, loss, batch_size) -> float:
         epoch = self.epoch(model, params, optimizer, split, loss)
+        if epoch.adam is not None and hasattr(self.kernel, "epoch") and epoch.rows.data is not None:
+            return epoch.run(order, batch_size)
         total, batches = 0.0, 0
         for start in range(0, len(order), batch_size):
             total += epoch.step(order[start : start + batch_size])
@@ -157,6 +159,18 @@ class _Epoch:
         self.b, self.cs, self.c, self.g = r._operands()
         self.adam = _c_adam_groups(optimizer, r.kernel, params) if not (self.want_cw or self.want_gate) else None
 
+    def _adam_spec(self, p) -> tuple:
+        """(param, exp_avg, exp_avg_sq, step, (lr, beta1, beta2, eps, weight_decay)) of the caller's
+        Adam for p, its state created as torch.optim.Adam initialises it."""
+        group, state = self.adam[id(p)], self.optimizer.state[p]
+        if not state:
+            state["step"] = torch.tensor(0.0, dtype=torch.float32)
+            state["exp_avg"] = torch.zeros_like(p, memory_format=torch.preserve_format)
+            state["exp_avg_sq"] = torch.zeros_like(p, memory_format=torch.preserve_format)
+        beta1, beta2 = group["betas"]
+        hyper = (float(group["lr"]), float(beta1), float(beta2), float(group["eps"]), float(group["weight_decay"]))
+        return p.detach(), state["exp_avg"], state["exp_avg_sq"], state["step"], hyper
+
     def _c_adam_step(self, gb, gc) -> None:
         """The caller's Adam step done by the compiled kernel on b1 and c (same update, same
         optimizer state tensors), writing the new values into the kernel's operands as well."""
@@ -168,14 +182,22 @@ class _Epoch:
             todo.append((r.readout.bias, gc, self.c))
         for p, grad, mirror in todo:
             p.grad = grad
-            group, state = self.adam[id(p)], self.optimizer.state[p]
-            if not state:  # as torch.optim.Adam initialises it
-                state["step"] = torch.tensor(0.0, dtype=torch.float32)
-                state["exp_avg"] = torch.zeros_like(p, memory_format=torch.preserve_format)
-                state["exp_avg_sq"] = torch.zeros_like(p, memory_format=torch.preserve_format)
-            beta1, beta2 = group["betas"]
-            r.kernel.adam(p.detach(), grad, state["exp_avg"], state["exp_avg_sq"], state["step"], float(group["lr"]),
-                          float(beta1), float(beta2), float(group["eps"]), float(group["weight_decay"]), mirror)
+            param, exp_avg, exp_avg_sq, step, hyper = self._adam_spec(p)
+            r.kernel.adam(param, grad, exp_avg, exp_avg_sq, step, *hyper, mirror)
+
+    def run(self, order: torch.Tensor, batch_size: int) -> float:
+        """The whole epoch in one compiled call (cached rows, compiled Adam): same batches, same
+        updates and the same returned mean loss as stepping batch by batch."""
+        r, units = self.r, self.r.units
+        b1 = self._adam_spec(r.layer.bias) if self.want_b1 else None
+        c = self._adam_spec(r.readout.bias) if self.want_c else None
+        losses, gb, gc = r.kernel.epoch(self.rows.data, order, batch_size, self.b, self.cs, self.c, self.kind,
+                                        self.split.y, b1, c, r.threads)
+        if self.want_b1:
+            r.layer.bias.grad = gb[:units]
+        if self.want_c:
+            r.readout.bias.grad = gc
+        return sum(losses) / max(1, len(losses))
 
     def step(self, index: torch.Tensor) -> float:
         r, units = self.r, self.r.units
