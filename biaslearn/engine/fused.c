@@ -157,33 +157,6 @@ static inline __attribute__((always_inline)) void pair_forward_tile(
     for (int k = 0; k < K; k++) { _mm512_store_ps(acc0 + 16 * k, a0[k]); _mm512_store_ps(acc1 + 16 * k, a1[k]); }
 }
 
-/* gb[j] += [z0 > 0] (Cs^T d0)_j + [z1 > 0] (Cs^T d1)_j over columns [j0, j1). */
-static inline __attribute__((always_inline)) void pair_bias_tile(
-    const int K, const float *d0, const float *d1, const float *csb, int64_t j0, int64_t j1,
-    const uint16_t *m0, const uint16_t *m1, float *gb) {
-    __m512 e0[KMAX], e1[KMAX];
-#pragma GCC unroll 16
-    for (int k = 0; k < K; k++) { e0[k] = _mm512_set1_ps(d0[k]); e1[k] = _mm512_set1_ps(d1[k]); }
-    for (int64_t j = j0; j < j1; j += 16) {
-        const float *cj = csb + (j >> 4) * K * 16;
-        /* two partial sums per row: halves the dependent FMA chain */
-        __m512 c0 = _mm512_load_ps(cj);
-        __m512 s0 = _mm512_mul_ps(e0[0], c0), s1 = _mm512_mul_ps(e1[0], c0);
-        __m512 t0 = _mm512_setzero_ps(), t1 = _mm512_setzero_ps();
-#pragma GCC unroll 16
-        for (int k = 1; k < K; k++) {
-            __m512 ck = _mm512_load_ps(cj + 16 * k);
-            if (k & 1) { t0 = _mm512_fmadd_ps(e0[k], ck, t0); t1 = _mm512_fmadd_ps(e1[k], ck, t1); }
-            else { s0 = _mm512_fmadd_ps(e0[k], ck, s0); s1 = _mm512_fmadd_ps(e1[k], ck, s1); }
-        }
-        s0 = _mm512_add_ps(s0, t0); s1 = _mm512_add_ps(s1, t1);
-        __m512 acc = _mm512_load_ps(gb + j);
-        acc = _mm512_mask_add_ps(acc, (__mmask16)m0[j >> 4], acc, s0);
-        acc = _mm512_mask_add_ps(acc, (__mmask16)m1[j >> 4], acc, s1);
-        _mm512_store_ps(gb + j, acc);
-    }
-}
-
 /* G (blocked like csb) += d0 (x) h0 + d1 (x) h1 over columns [j0, j1), h recomputed from P. */
 static inline __attribute__((always_inline)) void pair_readout_tile(
     const int K, int bf, const void *p0, const void *p1, const float *b, const float *d0, const float *d1,
@@ -263,28 +236,22 @@ static inline __attribute__((always_inline)) void bias_blocks(
 #define BL_FWD(K) static void fwd_##K(int bf, const void *p0, const void *p1, const void *n0, const void *n1, const float *b, \
     const float *csb, int64_t j0, int64_t j1, float *a0, float *a1, uint16_t *m0, uint16_t *m1, int64_t ms) { \
     pair_forward_tile(K, bf, p0, p1, n0, n1, b, csb, j0, j1, a0, a1, m0, m1, ms); }
-#define BL_BIAS(K) static void bias_##K(const float *d0, const float *d1, const float *csb, int64_t j0, int64_t j1, \
-    const uint16_t *m0, const uint16_t *m1, float *gb) { pair_bias_tile(K, d0, d1, csb, j0, j1, m0, m1, gb); }
 #define BL_BLK(K) static void blk_##K(const float *d, int64_t n, int64_t ms, const float *csb, int64_t jb0, int64_t jb1, \
     const uint16_t *masks, float *gb) { bias_blocks(K, d, n, ms, csb, jb0, jb1, masks, gb); }
 #define BL_READ(K) static void read_##K(int bf, const void *p0, const void *p1, const float *b, const float *d0, \
     const float *d1, int64_t j0, int64_t j1, const uint16_t *m0, const uint16_t *m1, int64_t ms, float *g) { \
     pair_readout_tile(K, bf, p0, p1, b, d0, d1, j0, j1, m0, m1, ms, g); }
 BL_CASES(BL_FWD)
-BL_CASES(BL_BIAS)
 BL_CASES(BL_READ)
 BL_CASES(BL_BLK)
 typedef void (*fwd_fn)(int, const void *, const void *, const void *, const void *, const float *, const float *,
                        int64_t, int64_t, float *, float *, uint16_t *, uint16_t *, int64_t);
-typedef void (*bias_fn)(const float *, const float *, const float *, int64_t, int64_t, const uint16_t *, const uint16_t *, float *);
 typedef void (*read_fn)(int, const void *, const void *, const float *, const float *, const float *, int64_t, int64_t,
                         const uint16_t *, const uint16_t *, int64_t, float *);
 #define BL_PTR_FWD(K) fwd_##K,
-#define BL_PTR_BIAS(K) bias_##K,
 #define BL_PTR_READ(K) read_##K,
 #define BL_PTR_BLK(K) blk_##K,
 static const fwd_fn FWD[KMAX] = {BL_CASES(BL_PTR_FWD)};
-static const bias_fn BIAS[KMAX] = {BL_CASES(BL_PTR_BIAS)};
 static const read_fn READ[KMAX] = {BL_CASES(BL_PTR_READ)};
 typedef void (*blk_fn)(const float *, int64_t, int64_t, const float *, int64_t, int64_t, const uint16_t *, float *);
 static const blk_fn BLK[KMAX] = {BL_CASES(BL_PTR_BLK)};
@@ -320,7 +287,7 @@ int64_t bl_workspace(int64_t batch, int64_t npad, int64_t k, int threads) {
 /* Forward over rows [r0, r1) of the index, tile by tile; logits into out (r1 - r0, K) and,
  * if masks is not NULL, the ReLU masks for the backward pass. */
 static void forward_rows(const Step *s, const float *csb, int64_t r0, int64_t r1, float *acc, uint16_t *masks, float *out) {
-    const int64_t N = s->npad, K = s->k, n = r1 - r0, mrow = N / 16;
+    const int64_t N = s->npad, K = s->k, n = r1 - r0;
 #if BL_AVX512
     if (use_blocked(K)) {
         memset(acc, 0, sizeof(float) * (n + 1) * K * 16);
@@ -351,14 +318,14 @@ static void forward_rows(const Step *s, const float *csb, int64_t r0, int64_t r1
         return;
     }
 #endif
-    (void)acc; (void)masks; (void)mrow;
+    (void)acc; (void)masks; (void)N;
     for (int64_t i = 0; i < n; i++) forward_row_portable(s, row_ptr(s, s->index[r0 + i]), (float *)acc, out + i * K);
 }
 
 /* Loss and gradients of rows [r0, r1): this thread's accumulators gb (npad), g (K x npad, blocked
  * on the AVX-512 path), gc (K). Returns the summed loss. */
 static double step_rows(const Step *s, const float *csb, int64_t r0, int64_t r1, float *w, Layout l, float *gc) {
-    const int64_t N = s->npad, K = s->k, n = r1 - r0, mrow = N / 16;
+    const int64_t N = s->npad, K = s->k, n = r1 - r0;
     float *out = w + l.dout, *gb = w + l.gb, *g = w + l.g;
     float dout[KLIMIT];
     double loss = 0.0;
