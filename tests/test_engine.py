@@ -174,11 +174,12 @@ def test_engine_does_not_apply_to_full_training(task):
     assert "hidden layers" in engine.why_not(deep, task, get_method("bias"))
 
 
-def test_train_many_matches_separate_runs(task):
+@pytest.mark.parametrize("interleave", [False, True])
+def test_train_many_matches_separate_runs(task, interleave):
     configs = [bl.TrainConfig(epochs=2, batch_size=32, lr=lr, seed=5, engine="fast") for lr in (1e-2, 3e-3, 1e-3)]
     alone = [bl.train(_net(task, "bias"), task, "bias", c) for c in configs]
     nets = [_net(task, "bias") for _ in configs]
-    together = train_many(nets, task, "bias", configs)
+    together = train_many(nets, task, "bias", configs, interleave=interleave)
     for a, t in zip(alone, together):
         assert [h["train_loss"] for h in t] == pytest.approx([h["train_loss"] for h in a], rel=1e-6)
         assert [h["test_accuracy"] for h in t] == [h["test_accuracy"] for h in a]

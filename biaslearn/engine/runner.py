@@ -107,14 +107,7 @@ class EngineRunner:
         return b, cs, self.readout.bias.detach().clone(), g
 
     def __call__(self, model, params, optimizer, split, order, loss, batch_size) -> float:
-        epoch = self.epoch(model, params, optimizer, split, loss)
-        if epoch.adam is not None and hasattr(self.kernel, "epoch") and epoch.rows.data is not None:
-            return epoch.run(order, batch_size)
-        total, batches = 0.0, 0
-        for start in range(0, len(order), batch_size):
-            total += epoch.step(order[start : start + batch_size])
-            batches += 1
-        return total / max(1, batches)
+        return self.epoch(model, params, optimizer, split, loss).run(order, batch_size)
 
     def epoch(self, model, params, optimizer, split, loss) -> "_Epoch":
         """State for one epoch; `.step(index)` trains on one batch and returns its loss."""
@@ -186,9 +179,13 @@ class _Epoch:
             r.kernel.adam(param, grad, exp_avg, exp_avg_sq, step, *hyper, mirror)
 
     def run(self, order: torch.Tensor, batch_size: int) -> float:
-        """The whole epoch in one compiled call (cached rows, compiled Adam): same batches, same
-        updates and the same returned mean loss as stepping batch by batch."""
+        """All batches of `order`; returns the mean loss over batches. One compiled call for the
+        whole epoch where possible (cached rows, compiled Adam), else batch by batch: same batches,
+        same updates, same result."""
         r, units = self.r, self.r.units
+        if self.adam is None or not hasattr(r.kernel, "epoch") or self.rows.data is None:
+            values = [self.step(order[s : s + batch_size]) for s in range(0, len(order), batch_size)]
+            return sum(values) / max(1, len(values))
         b1 = self._adam_spec(r.layer.bias) if self.want_b1 else None
         c = self._adam_spec(r.readout.bias) if self.want_c else None
         losses, gb, gc = r.kernel.epoch(self.rows.data, order, batch_size, self.b, self.cs, self.c, self.kind,

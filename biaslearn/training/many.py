@@ -2,11 +2,12 @@
 
 `train_many(models, tasks, method, configs)` trains M networks whose first layers are the same
 frozen W1 (bitwise) on tasks with the same inputs (labels, readouts, learning rates may differ),
-all with the same data order. Per batch, each network takes its step on the same cached rows
-one after another, so the batch's rows come from the CPU cache after the first network
-(streaming: the batch's projection is computed once for all). Each network's history equals
-`train(model, task, method, config)` run alone (no checkpoints here). Whether interleaving pays is
-measured in benchmarks/engine_speed.py (section "many bias vectors")."""
+all with the same data order, on one shared row cache. By default the networks train one after
+another, each epoch in one compiled call; with `interleave=True` every network takes its step on
+each batch in turn, so the batch's rows come from the CPU cache after the first network. Each
+network's history equals `train(model, task, method, config)` run alone (no checkpoints here).
+Interleaving is off by default because it measured slower once whole epochs ran in one compiled
+call (benchmarks/engine_speed.py, section "many bias vectors"; docs/benchmarks.md)."""
 
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ from biaslearn.training.loop import TrainConfig, loss_fn
 from biaslearn.training.methods import get_method
 
 
-def train_many(models, tasks, method="bias", configs=None, *, interleave: bool = True) -> list[list[dict]]:
+def train_many(models, tasks, method="bias", configs=None, *, interleave: bool = False) -> list[list[dict]]:
     """Returns one history per model (list of per-epoch dicts as `train` returns; "seconds" is the
     time of the shared pass divided by the number of models)."""
     models = list(models)
@@ -58,21 +59,20 @@ def train_many(models, tasks, method="bias", configs=None, *, interleave: bool =
             method.on_epoch_start(m, epoch, epochs, steepness)
         order = torch.randperm(n, generator=rng.generator(seed, f"order/{epoch}"))
         states = [r.epoch(m, p, o, t.train, l) for r, m, p, o, t, l in zip(runners, models, params, optimizers, tasks, losses)]
-        totals = [0.0] * len(models)
         start = time.perf_counter()
         batches = range(0, n, batch_size)
         if interleave:
+            totals = [0.0] * len(models)
             for s in batches:
                 index = order[s : s + batch_size]
                 for i, state in enumerate(states):
                     totals[i] += state.step(index)
+            means = [total / max(1, len(batches)) for total in totals]
         else:
-            for i, state in enumerate(states):
-                for s in batches:
-                    totals[i] += state.step(order[s : s + batch_size])
+            means = [state.run(order, batch_size) for state in states]
         seconds = (time.perf_counter() - start) / len(models)
         for i, (r, m, t, l) in enumerate(zip(runners, models, tasks, losses)):
-            train_loss = totals[i] / max(1, len(batches))
+            train_loss = means[i]
             if not torch.isfinite(torch.tensor(train_loss)):
                 raise BiaslearnError(f"training diverged at epoch {epoch} (model {i}, loss {train_loss}); lower lr")
             record = {"epoch": epoch, "train_loss": train_loss, "seconds": seconds}
