@@ -27,8 +27,8 @@ log = logging.getLogger("biaslearn.engine")
 
 SOURCE = Path(__file__).with_name("fused.c")
 FLAGS = {
-    "native": ["-O3", "-fopenmp", "-march=native", "-fPIC", "-shared", "-std=c11"],
-    "portable": ["-O3", "-fopenmp", "-fPIC", "-shared", "-std=c11"],
+    "native": ["-O3", "-fno-math-errno", "-fopenmp", "-march=native", "-fPIC", "-shared", "-std=c11"],
+    "portable": ["-O3", "-fno-math-errno", "-fopenmp", "-fPIC", "-shared", "-std=c11"],
 }
 _loaded: dict[str, "CompiledKernel | None"] = {}
 MIN_WORK = 2**17  # rows x padded units per thread below which fewer threads are used

@@ -3,16 +3,18 @@
  * Per row r of a batch (P row p_r, padded to npad, a multiple of 16, zero padding):
  *   h = relu(p_r + b);  out = Cs h + c;  dout = dL/dout (cross entropy or mse, batch mean)
  *   gb += [h > 0] * (Cs^T dout);  G += dout (x) h;  gc += dout
- Each row is read once from memory, in column tiles whose readout block stays in L1; two rows
- * are processed together so every readout value loaded feeds two FMAs, and the forward pass
- * stores only the ReLU masks. The bias gradient is then computed as gb = sum_k Cs_k E_k with
- * E_k = sum_r [z_r > 0] dout_r[k]: one masked add per output, row and 16 columns, accumulated in
- * registers over all rows (no readout reads and no long dependency chain per row). Rows are
- * split over OpenMP threads within the batch; per-thread accumulators are reduced at the end of
- * the batch. bl_epoch runs a whole epoch (steps and Adam) in one call.
- * Build: gcc -O3 -fopenmp [-march=native] -shared -fPIC. Without AVX-512 the portable C loops
- * are used (same results to float tolerance). See biaslearn/engine/torch_kernel.py for the
- * reference equations. */
+ * Forward: each row is read once from memory, in column tiles whose readout block stays in L1;
+ * groups of rows are swept tile by tile so each row streams in address order; two rows are
+ * processed together so every readout value loaded feeds two FMAs; only the ReLU masks are kept.
+ * Bias gradient: gb = sum_k Cs_k E_k with E_k = sum_r [z_r > 0] dout_r[k], one masked add per
+ * output, row and 16 columns, accumulated in registers over all rows (no readout reads, no long
+ * dependency chain per row). Rows are split over OpenMP threads within the batch; per-thread
+ * accumulators are reduced at the end of the batch. bl_epoch runs a whole epoch (steps and Adam)
+ * in one call.
+ * Build: gcc -O3 -fno-math-errno -fopenmp [-march=native] -shared -fPIC (-fno-math-errno lets
+ * Adam's sqrtf vectorise; results are unchanged). Without AVX-512 the portable C loops are used
+ * (same results to float tolerance). See biaslearn/engine/torch_kernel.py for the reference
+ * equations. */
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -379,10 +381,25 @@ static void block_readout(const float *cs, float *csb, int64_t npad, int64_t k, 
 
 /* One training step's loss and gradients over a batch. Outputs are overwritten.
  * work: bl_workspace(batch, npad, k, threads) floats, 64-byte aligned. Returns the summed loss. */
+static double step_impl(const void *rows, int64_t ld, int bf16, const int64_t *index, int64_t batch,
+                        const float *b, const float *cs, const float *c, int64_t npad, int64_t k,
+                        int loss_kind, const int64_t *labels, const float *targets, int want_gb, int want_g,
+                        float *gb, float *g, float *gc, float *work, int threads, int readout_ready);
+
 double bl_step(const void *rows, int64_t ld, int bf16, const int64_t *index, int64_t batch,
                const float *b, const float *cs, const float *c, int64_t npad, int64_t k,
                int loss_kind, const int64_t *labels, const float *targets, int want_gb, int want_g,
                float *gb, float *g, float *gc, float *work, int threads) {
+    return step_impl(rows, ld, bf16, index, batch, b, cs, c, npad, k, loss_kind, labels, targets, want_gb, want_g,
+                     gb, g, gc, work, threads, 0);
+}
+
+/* bl_step; readout_ready: the blocked copy of cs at the start of work is current (same cs and
+ * npad, k as the previous call with this work) and is not rebuilt. */
+static double step_impl(const void *rows, int64_t ld, int bf16, const int64_t *index, int64_t batch,
+                        const float *b, const float *cs, const float *c, int64_t npad, int64_t k,
+                        int loss_kind, const int64_t *labels, const float *targets, int want_gb, int want_g,
+                        float *gb, float *g, float *gc, float *work, int threads, int readout_ready) {
     Step s = {rows, ld, bf16, index, batch, b, cs, c, npad, k, loss_kind, labels, targets, want_gb, want_g};
     if (threads < 1) threads = 1;
     if (threads > 64) threads = 64;
@@ -400,7 +417,7 @@ double bl_step(const void *rows, int64_t ld, int bf16, const int64_t *index, int
         t = omp_get_thread_num(); nt = omp_get_num_threads();
 #endif
         int64_t c0 = npad / 16 * t / nt * 16, c1 = npad / 16 * (t + 1) / nt * 16;
-        if (blocked) block_readout(cs, csb, npad, k, c0, c1);
+        if (blocked && !readout_ready) block_readout(cs, csb, npad, k, c0, c1);
 #pragma omp barrier
         float *w = base + t * l.total;
         for (int64_t q = 0; q < k; q++) gcs[t][q] = 0.0f;
@@ -540,8 +557,8 @@ int64_t bl_epoch(const void *rows, int64_t ld, int bf16, const int64_t *order, i
             if (y) y[i] = labels[index[i]];
             else memcpy(t + i * k, targets + index[i] * k, sizeof(float) * k);
         }
-        double total = bl_step(rows, ld, bf16, index, n, b, cs, c, npad, k, loss_kind, y, t, p_b1 != NULL, 0,
-                               gb, NULL, gc, work, threads);
+        double total = step_impl(rows, ld, bf16, index, n, b, cs, c, npad, k, loss_kind, y, t, p_b1 != NULL, 0,
+                                 gb, NULL, gc, work, threads, s > 0);  /* cs is fixed: blocked once */
         losses[batches] = total / (double)(loss_kind == 0 ? n : n * k);
         if (p_b1)
             bl_adam(p_b1, gb, m_b1, v_b1, units, t_b1, hyper_b1[0], hyper_b1[1], hyper_b1[2], hyper_b1[3], hyper_b1[4], b);
