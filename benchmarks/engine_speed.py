@@ -26,10 +26,9 @@ from torch import nn
 
 import biaslearn as bl
 from biaslearn import rng
-from biaslearn.engine import clear_cache, configure
+from biaslearn.engine import clear_cache, compiled, configure, planner
+from biaslearn.engine.runner import JOINT_BATCH_BYTES, EngineRunner
 from biaslearn.training.many import train_many
-from biaslearn.engine import compiled
-from biaslearn.engine.runner import EngineRunner
 from biaslearn.training.methods import get_method
 
 
@@ -129,7 +128,8 @@ def engine_run(net_spec, task, epochs: int, batch_size: int, cache: str, kernel:
 
 
 def many_run(net_spec, task, batch_size: int, count: int, cache: str) -> dict:
-    """`count` bias vectors (learning rates) on the same cached rows: interleaved per batch vs one after another."""
+    """`count` bias vectors (learning rates) on the same cached rows: interleaved per batch (one
+    compiled call) vs one after another, and which of the two train_many's "auto" picks."""
     lrs = [1e-3 * (1.5**i) for i in range(count)]
     out = {}
     with configure(cache=cache):
@@ -140,6 +140,7 @@ def many_run(net_spec, task, batch_size: int, count: int, cache: str) -> dict:
             nets = [bl.FeedForward(net_spec) for _ in lrs]
             hist = train_many(nets, task, "bias", configs, interleave=interleave)
             out["interleaved" if interleave else "sequential"] = hist[0][0]["seconds"] * count
+    out["auto_interleaves"] = 256 * planner.padded(net_spec.hidden[0]) * (4 if cache == "float32" else 2) <= JOINT_BATCH_BYTES
     clear_cache()
     return out
 
@@ -208,14 +209,15 @@ def _run(args, widths):
               f"A/C_bf16 {best('A') / best('C_bf16'):.1f}x   B/C_bf16 {best('B') / best('C_bf16'):.1f}x   C'/C {best('C_torch') / best('C'):.1f}x")
         print(f"  accuracy A {r['A']['test_accuracy']:.4f}  C {r['C']['test_accuracy']:.4f}  C_bf16 {r['C_bf16']['test_accuracy']:.4f}")
     if args.many and widths:
-        width = widths[-1]
-        spec = bl.NetworkSpec(784, (width,), 10, seed=0)
-        print(f"\n== many bias vectors: {args.many} learning rates sharing the cache, width {width}, 1 epoch ==")
-        for cache in ("float32", "bfloat16"):
-            m = many_run(spec, task, 256, args.many, cache)
-            results.setdefault("many", {})[cache] = m
-            print(f"  {cache}: one after another {m['sequential']:.3f} s, interleaved per batch {m['interleaved']:.3f} s "
-                  f"({m['sequential'] / m['interleaved']:.2f}x)")
+        print(f"\n== many bias vectors: {args.many} learning rates sharing the cache, 1 epoch (train_many) ==")
+        for width in widths:
+            spec = bl.NetworkSpec(784, (width,), 10, seed=0)
+            for cache in ("float32", "bfloat16"):
+                m = many_run(spec, task, 256, args.many, cache)
+                results.setdefault("many", {}).setdefault(width, {})[cache] = m
+                auto = "interleaves" if m["auto_interleaves"] else "one after another"
+                print(f"  width {width:>6} {cache:<9}: one after another {m['sequential']:.3f} s, interleaved per batch "
+                      f"{m['interleaved']:.3f} s ({m['sequential'] / m['interleaved']:.2f}x); auto {auto}")
     print(f"\nwall time {time.perf_counter() - started:.0f} s")
     if args.json:
         with open(args.json, "w") as f:

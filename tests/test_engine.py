@@ -174,7 +174,7 @@ def test_engine_does_not_apply_to_full_training(task):
     assert "hidden layers" in engine.why_not(deep, task, get_method("bias"))
 
 
-@pytest.mark.parametrize("interleave", [False, True])
+@pytest.mark.parametrize("interleave", [False, True, "auto"])
 def test_train_many_matches_separate_runs(task, interleave):
     configs = [bl.TrainConfig(epochs=2, batch_size=32, lr=lr, seed=5, engine="fast") for lr in (1e-2, 3e-3, 1e-3)]
     alone = [bl.train(_net(task, "bias"), task, "bias", c) for c in configs]
@@ -185,6 +185,34 @@ def test_train_many_matches_separate_runs(task, interleave):
         assert [h["test_accuracy"] for h in t] == [h["test_accuracy"] for h in a]
     with pytest.raises(bl.BiaslearnError, match="share the first-layer weights"):
         train_many([_net(task, "bias"), _net(task, "bias", seed=1)], task, "bias")
+
+
+def test_interleaved_networks_run_in_one_compiled_call(task):
+    """train_many(interleave=True) on cached rows takes the joint compiled path (rows read once per
+    batch for all networks), and that path gives each network's own batch-by-batch result."""
+    from biaslearn.engine.runner import JOINT_BATCH_BYTES, can_run_together, joint_pays, run_together
+
+    loss = loss_fn(task, bl.TrainConfig())
+    order = torch.randperm(len(task.train), generator=torch.Generator().manual_seed(0))
+    finals = {}
+    for joint in (True, False):
+        nets = [_net(task, "bias") for _ in range(3)]
+        params = [get_method("bias").apply(n) for n in nets]
+        optimizers = [torch.optim.Adam(p, lr=lr) for p, lr in zip(params, (1e-2, 3e-3, 1e-3))]
+        with engine.configure(cache="float32"):
+            runners = [EngineRunner(n, task, get_method("bias")) for n in nets]
+        states = [r.epoch(n, p, o, task.train, loss) for r, n, p, o in zip(runners, nets, params, optimizers)]
+        if not states[0].whole_epoch():
+            pytest.skip("no compiled kernel")
+        assert can_run_together(states)
+        assert joint_pays(states, 32)  # 32 rows x 80 floats: far below JOINT_BATCH_BYTES
+        assert not joint_pays(states, JOINT_BATCH_BYTES // (80 * 4) + 1) and not joint_pays(states[:1], 32)
+        means = run_together(states, order, 32) if joint else [s.run(order, 32) for s in states]
+        finals[joint] = (means, [[p.detach().clone() for p in ps] for ps in params])
+    assert finals[True][0] == finals[False][0]
+    for a, b in zip(finals[True][1], finals[False][1]):
+        for x, y in zip(a, b):
+            assert torch.equal(x, y)
 
 
 def test_resume_from_checkpoint_with_engine(task, tmp_path):

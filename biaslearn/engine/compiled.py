@@ -80,6 +80,16 @@ def _ptr(t: torch.Tensor | None):
     return ctypes.c_void_p(t.data_ptr() if t is not None else 0)
 
 
+class _Net(ctypes.Structure):
+    """fused.c's Net: one network's operands, labels, Adam state and outputs for bl_epoch."""
+
+    _fields_ = [(name, ctypes.c_void_p) for name in ("b", "cs", "c", "labels", "targets", "p_b1", "m_b1", "v_b1", "t_b1")]
+    _fields_ += [("hyper_b1", ctypes.c_double * 5)]
+    _fields_ += [(name, ctypes.c_void_p) for name in ("p_c", "m_c", "v_c", "t_c")]
+    _fields_ += [("hyper_c", ctypes.c_double * 5)]
+    _fields_ += [(name, ctypes.c_void_p) for name in ("gb", "gc", "losses", "work")]
+
+
 class CompiledKernel:
     """ctypes front end of fused.c with the same methods as TorchKernel."""
 
@@ -137,40 +147,54 @@ class CompiledKernel:
         self.lib.bl_adam(param.data_ptr(), grad.data_ptr(), exp_avg.data_ptr(), exp_avg_sq.data_ptr(), param.numel(),
                          step.data_ptr(), lr, beta1, beta2, eps, weight_decay, mirror.data_ptr() if mirror is not None else None)
 
-    def epoch(self, rows, order, batch_size, b, cs, c, loss_kind, y, b1_adam, c_adam, threads=None) -> tuple[list[float], torch.Tensor, torch.Tensor]:
-        """A whole epoch in one call (bl_epoch): per batch of `order`, the step and the Adam
-        updates. b1_adam / c_adam: None (not trained) or (param, exp_avg, exp_avg_sq, step, (lr,
-        beta1, beta2, eps, weight_decay)); the operands b and c are kept equal to the parameters.
-        Returns the batches' mean losses and the last batch's gradients (gb padded, gc)."""
-        k, npad = cs.shape
+    def epoch(self, rows, order, batch_size, nets, loss_kind, threads=None) -> list[tuple[list[float], torch.Tensor, torch.Tensor]]:
+        """Whole epochs in one call (bl_epoch) of one or several networks sharing `rows`: per
+        batch of `order`, each network's step and Adam updates in turn. `nets`: dicts with b, cs, c
+        (operands, all (.., npad) alike), y (labels or targets by sample) and b1_adam / c_adam:
+        None (not trained) or (param, exp_avg, exp_avg_sq, step, (lr, beta1, beta2, eps,
+        weight_decay)); the operands b and c are kept equal to the parameters. Returns per network
+        the batches' mean losses and the last batch's gradients (gb padded, gc)."""
+        k, npad = nets[0]["cs"].shape
         order = order.to(torch.int64).contiguous()
         count = order.numel()
         batch = min(batch_size, count)
         threads = self._threads(threads, batch, npad)
-        gb, gc = torch.zeros(npad), torch.zeros(k)
-        losses = torch.empty((count + batch_size - 1) // batch_size, dtype=torch.float64)
-        labels = y.to(torch.int64).contiguous() if loss_kind == 0 else None
-        targets = y.to(torch.float32).reshape(len(y), k).contiguous() if loss_kind != 0 else None
-
-        def adam_args(spec):
-            if spec is None:
-                return [None] * 4 + [None]
-            param, exp_avg, exp_avg_sq, step, hyper = spec
-            return [_ptr(param), _ptr(exp_avg), _ptr(exp_avg_sq), _ptr(step), (ctypes.c_double * 5)(*hyper)]
-
-        pb, mb, vb, tb, hb = adam_args(b1_adam)
-        pc, mc, vc, tc, hc = adam_args(c_adam)
-        units = b1_adam[0].numel() if b1_adam is not None else 0
+        keep, structs, outputs = [], (_Net * len(nets))(), []
+        units = 0
+        for i, net in enumerate(nets):
+            gb, gc = torch.zeros(npad), torch.zeros(k)
+            losses = torch.empty((count + batch_size - 1) // batch_size, dtype=torch.float64)
+            y = net["y"]
+            labels = y.to(torch.int64).contiguous() if loss_kind == 0 else None
+            targets = y.to(torch.float32).reshape(len(y), k).contiguous() if loss_kind != 0 else None
+            work = self._workspace(batch, threads, npad, k) if i == 0 else torch.empty(int(self.lib.bl_workspace(batch, npad, k, threads)))
+            keep += [gb, gc, losses, labels, targets, work]
+            st = structs[i]
+            st.b, st.cs, st.c = net["b"].data_ptr(), net["cs"].data_ptr(), net["c"].data_ptr()
+            st.labels = labels.data_ptr() if labels is not None else None
+            st.targets = targets.data_ptr() if targets is not None else None
+            for name in ("b1", "c"):
+                spec = net[f"{name}_adam"]
+                if spec is None:
+                    continue
+                param, exp_avg, exp_avg_sq, step, hyper = spec
+                setattr(st, f"p_{name}", param.data_ptr())
+                setattr(st, f"m_{name}", exp_avg.data_ptr())
+                setattr(st, f"v_{name}", exp_avg_sq.data_ptr())
+                setattr(st, f"t_{name}", step.data_ptr())
+                setattr(st, f"hyper_{name}", (ctypes.c_double * 5)(*hyper))
+                if name == "b1":
+                    units = param.numel()
+            st.gb, st.gc, st.losses, st.work = gb.data_ptr(), gc.data_ptr(), losses.data_ptr(), work.data_ptr()
+            outputs.append((losses, gb, gc))
         done = self.lib.bl_epoch(
             _ptr(rows), ctypes.c_int64(rows.stride(0)), ctypes.c_int(rows.dtype == torch.bfloat16), _ptr(order),
-            ctypes.c_int64(count), ctypes.c_int64(batch_size), _ptr(b), _ptr(cs), _ptr(c), ctypes.c_int64(npad),
-            ctypes.c_int64(k), ctypes.c_int(loss_kind), _ptr(labels), _ptr(targets),
-            pb, mb, vb, tb, ctypes.c_int64(units), hb, pc, mc, vc, tc, hc,
-            _ptr(gb), _ptr(gc), _ptr(losses), _ptr(self._workspace(batch, threads, npad, k)), ctypes.c_int(threads),
+            ctypes.c_int64(count), ctypes.c_int64(batch_size), ctypes.c_int64(npad), ctypes.c_int64(k),
+            ctypes.c_int64(units), ctypes.c_int(loss_kind), structs, ctypes.c_int64(len(nets)), ctypes.c_int(threads),
         )
         if done < 0:
             raise MemoryError("engine kernel: out of memory for the epoch's batch buffers")
-        return losses.tolist(), gb, gc
+        return [(losses.tolist(), gb, gc) for losses, gb, gc in outputs]
 
     def logits(self, rows, start, count, b, cs, c, threads=None):
         k, npad = cs.shape

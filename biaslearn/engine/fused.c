@@ -9,8 +9,8 @@
  * Bias gradient: gb = sum_k Cs_k E_k with E_k = sum_r [z_r > 0] dout_r[k], one masked add per
  * output, row and 16 columns, accumulated in registers over all rows (no readout reads, no long
  * dependency chain per row). Rows are split over OpenMP threads within the batch; per-thread
- * accumulators are reduced at the end of the batch. bl_epoch runs a whole epoch (steps and Adam)
- * in one call.
+ * accumulators are reduced at the end of the batch. bl_epoch runs whole epochs (steps and Adam) of
+ * one or several networks sharing the rows in one call.
  * Build: gcc -O3 -fno-math-errno -fopenmp [-march=native] -shared -fPIC (-fno-math-errno lets
  * Adam's sqrtf vectorise; results are unchanged). Without AVX-512 the portable C loops are used
  * (same results to float tolerance). See biaslearn/engine/torch_kernel.py for the reference
@@ -531,21 +531,29 @@ double bl_read_sum(const float *x, int64_t n, int threads) {
     return total;
 }
 
-/* A whole training epoch for the methods whose trained parameters are b1 and/or c, with Adam
- * done here (bl_adam): for each batch order[s : s + batch] of the count samples: bl_step, then
- * one Adam step on b1 (the first `units` entries; the padded operand b mirrors it) if p_b1 is not
- * NULL and on c (operand c mirrors it) if p_c is not NULL. hyper_* = {lr, beta1,
- * beta2, eps, weight_decay}. labels (loss 0) or targets (loss 1, k per sample) are indexed by
- * sample. losses[i] gets batch i's mean loss; gb and gc hold the last batch's gradients on
- * return. work: bl_workspace(batch, npad, k, threads) floats. Returns the number of batches, or
- * -1 when out of memory (nothing trained). */
+/* One network of bl_epoch: its operands, labels, Adam state and outputs. p_b1 / p_c NULL: that
+ * parameter is not trained. hyper_* = {lr, beta1, beta2, eps, weight_decay}. labels (loss 0) or
+ * targets (loss 1, k per sample) are indexed by sample. losses[i] gets batch i's mean loss; gb
+ * and gc hold the last batch's gradients on return. work: bl_workspace(batch, npad, k, threads)
+ * floats of its own. */
+typedef struct {
+    float *b; const float *cs; float *c;
+    const int64_t *labels; const float *targets;
+    float *p_b1, *m_b1, *v_b1, *t_b1; double hyper_b1[5];
+    float *p_c, *m_c, *v_c, *t_c; double hyper_c[5];
+    float *gb, *gc; double *losses; float *work;
+} Net;
+
+/* Whole training epochs of m networks that share the cached rows (same frozen first layer, same
+ * inputs), for methods whose trained parameters are b1 and/or c, Adam done here (bl_adam): for
+ * each batch order[s : s + batch] of the count samples, each network in turn takes bl_step and
+ * one Adam step on b1 (its first `units` entries; the padded operand b mirrors it) and on c (the
+ * operand c mirrors it). With m > 1 the batch's rows are read from memory once and from the CPU
+ * cache by the other networks. Returns the number of batches, or -1 when out of memory
+ * (nothing trained). */
 int64_t bl_epoch(const void *rows, int64_t ld, int bf16, const int64_t *order, int64_t count, int64_t batch,
-                 float *b, const float *cs, float *c, int64_t npad, int64_t k, int loss_kind,
-                 const int64_t *labels, const float *targets,
-                 float *p_b1, float *m_b1, float *v_b1, float *t_b1, int64_t units, const double *hyper_b1,
-                 float *p_c, float *m_c, float *v_c, float *t_c, const double *hyper_c,
-                 float *gb, float *gc, double *losses, float *work, int threads) {
-    if (batch < 1 || k > KLIMIT) return 0;
+                 int64_t npad, int64_t k, int64_t units, int loss_kind, Net *nets, int64_t m, int threads) {
+    if (batch < 1 || k > KLIMIT || m < 1) return 0;
     int64_t *y = loss_kind == 0 ? malloc(sizeof(int64_t) * batch) : NULL;
     float *t = loss_kind == 0 ? NULL : malloc(sizeof(float) * batch * k);
     if ((loss_kind == 0 && !y) || (loss_kind != 0 && !t)) { free(y); free(t); return -1; }
@@ -553,17 +561,20 @@ int64_t bl_epoch(const void *rows, int64_t ld, int bf16, const int64_t *order, i
     for (int64_t s = 0; s < count; s += batch, batches++) {
         int64_t n = count - s < batch ? count - s : batch;
         const int64_t *index = order + s;
-        for (int64_t i = 0; i < n; i++) {
-            if (y) y[i] = labels[index[i]];
-            else memcpy(t + i * k, targets + index[i] * k, sizeof(float) * k);
+        for (int64_t q = 0; q < m; q++) {
+            Net *a = nets + q;
+            for (int64_t i = 0; i < n; i++) {
+                if (y) y[i] = a->labels[index[i]];
+                else memcpy(t + i * k, a->targets + index[i] * k, sizeof(float) * k);
+            }
+            double total = step_impl(rows, ld, bf16, index, n, a->b, a->cs, a->c, npad, k, loss_kind, y, t,
+                                     a->p_b1 != NULL, 0, a->gb, NULL, a->gc, a->work, threads, s > 0);  /* cs fixed: blocked once */
+            a->losses[batches] = total / (double)(loss_kind == 0 ? n : n * k);
+            const double *h = a->hyper_b1;
+            if (a->p_b1) bl_adam(a->p_b1, a->gb, a->m_b1, a->v_b1, units, a->t_b1, h[0], h[1], h[2], h[3], h[4], a->b);
+            h = a->hyper_c;
+            if (a->p_c) bl_adam(a->p_c, a->gc, a->m_c, a->v_c, k, a->t_c, h[0], h[1], h[2], h[3], h[4], a->c);
         }
-        double total = step_impl(rows, ld, bf16, index, n, b, cs, c, npad, k, loss_kind, y, t, p_b1 != NULL, 0,
-                                 gb, NULL, gc, work, threads, s > 0);  /* cs is fixed: blocked once */
-        losses[batches] = total / (double)(loss_kind == 0 ? n : n * k);
-        if (p_b1)
-            bl_adam(p_b1, gb, m_b1, v_b1, units, t_b1, hyper_b1[0], hyper_b1[1], hyper_b1[2], hyper_b1[3], hyper_b1[4], b);
-        if (p_c)
-            bl_adam(p_c, gc, m_c, v_c, k, t_c, hyper_c[0], hyper_c[1], hyper_c[2], hyper_c[3], hyper_c[4], c);
     }
     free(y); free(t);
     return batches;

@@ -178,23 +178,17 @@ class _Epoch:
             param, exp_avg, exp_avg_sq, step, hyper = self._adam_spec(p)
             r.kernel.adam(param, grad, exp_avg, exp_avg_sq, step, *hyper, mirror)
 
+    def whole_epoch(self) -> bool:
+        """Whether one compiled call can run this epoch (cached rows, compiled Adam)."""
+        return self.adam is not None and hasattr(self.r.kernel, "epoch") and self.rows.data is not None
+
     def run(self, order: torch.Tensor, batch_size: int) -> float:
         """All batches of `order`; returns the mean loss over batches. One compiled call for the
-        whole epoch where possible (cached rows, compiled Adam), else batch by batch: same batches,
-        same updates, same result."""
-        r, units = self.r, self.r.units
-        if self.adam is None or not hasattr(r.kernel, "epoch") or self.rows.data is None:
+        whole epoch where possible, else batch by batch: same batches, same updates, same result."""
+        if not self.whole_epoch():
             values = [self.step(order[s : s + batch_size]) for s in range(0, len(order), batch_size)]
             return sum(values) / max(1, len(values))
-        b1 = self._adam_spec(r.layer.bias) if self.want_b1 else None
-        c = self._adam_spec(r.readout.bias) if self.want_c else None
-        losses, gb, gc = r.kernel.epoch(self.rows.data, order, batch_size, self.b, self.cs, self.c, self.kind,
-                                        self.split.y, b1, c, r.threads)
-        if self.want_b1:
-            r.layer.bias.grad = gb[:units]
-        if self.want_c:
-            r.readout.bias.grad = gc
-        return sum(losses) / max(1, len(losses))
+        return run_together([self], order, batch_size)[0]
 
     def step(self, index: torch.Tensor) -> float:
         r, units = self.r, self.r.units
@@ -223,6 +217,52 @@ class _Epoch:
             w = r.readout.weight.detach()
             self.cs[:, :units] = w if self.g is None else w * self.g
         return value
+
+    def _kernel_net(self) -> dict:
+        r = self.r
+        return {"b": self.b, "cs": self.cs, "c": self.c, "y": self.split.y,
+                "b1_adam": self._adam_spec(r.layer.bias) if self.want_b1 else None,
+                "c_adam": self._adam_spec(r.readout.bias) if self.want_c else None}
+
+    def _set_grads(self, gb, gc) -> None:
+        if self.want_b1:
+            self.r.layer.bias.grad = gb[: self.r.units]
+        if self.want_c:
+            self.r.readout.bias.grad = gc
+
+
+def can_run_together(states) -> bool:
+    """Whether `run_together` takes these epochs in one compiled call: each can run whole, and
+    they share the cached rows, loss kind and output count."""
+    first = states[0]
+    return all(s.whole_epoch() and s.rows is first.rows and s.kind == first.kind and s.cs.shape == first.cs.shape
+               and s.r.kernel is first.r.kernel for s in states)
+
+
+# Largest batch of cached rows (bytes) for which stepping several networks per batch beat running
+# them one after another (4 networks, 2 threads, docs/benchmarks.md): 1.2-1.4x at 1,024 and 4,096
+# float32 units (1 and 4 MiB per batch), even at 8,192 (8 MiB), 0.87-0.99x at 16,384 (16 MiB).
+JOINT_BATCH_BYTES = 4 * 2**20
+
+
+def joint_pays(states, batch_size: int) -> bool:
+    """Whether running these epochs together is expected to be faster than one after another."""
+    rows = states[0].rows.data
+    return len(states) > 1 and batch_size * rows.shape[1] * rows.element_size() <= JOINT_BATCH_BYTES
+
+
+def run_together(states, order: torch.Tensor, batch_size: int) -> list[float]:
+    """Epochs of several networks on shared rows in one compiled call, batch by batch with every
+    network stepping on each batch in turn (the rows are read from memory once per batch).
+    Returns each network's mean loss over batches; `can_run_together(states)` must hold."""
+    first = states[0]
+    results = first.r.kernel.epoch(first.rows.data, order, batch_size, [s._kernel_net() for s in states], first.kind,
+                                   first.r.threads)
+    means = []
+    for state, (losses, gb, gc) in zip(states, results):
+        state._set_grads(gb, gc)
+        means.append(sum(losses) / max(1, len(losses)))
+    return means
 
 
 def _c_adam_groups(optimizer, kernel, params) -> dict | None:

@@ -2,12 +2,13 @@
 
 `train_many(models, tasks, method, configs)` trains M networks whose first layers are the same
 frozen W1 (bitwise) on tasks with the same inputs (labels, readouts, learning rates may differ),
-all with the same data order, on one shared row cache. By default the networks train one after
-another, each epoch in one compiled call; with `interleave=True` every network takes its step on
-each batch in turn, so the batch's rows come from the CPU cache after the first network. Each
-network's history equals `train(model, task, method, config)` run alone (no checkpoints here).
-Interleaving is off by default because it measured slower once whole epochs ran in one compiled
-call (benchmarks/engine_speed.py, section "many bias vectors"; docs/benchmarks.md)."""
+all with the same data order, on one shared row cache. Interleaved, every network takes its step on
+each batch in turn (in one compiled call where the engine can), so the batch's rows come from the
+CPU cache after the first network; otherwise the networks train one after another, each epoch in
+one compiled call. `interleave="auto"` (default) interleaves only where that measured faster: a
+batch of cached rows of at most `engine.runner.JOINT_BATCH_BYTES` (benchmarks/engine_speed.py,
+section "many bias vectors"; docs/benchmarks.md). Each network's history equals
+`train(model, task, method, config)` run alone (no checkpoints here)."""
 
 from __future__ import annotations
 
@@ -17,15 +18,17 @@ import torch
 
 from biaslearn import rng
 from biaslearn.engine.cache import tensor_digest
-from biaslearn.engine.runner import EngineRunner, why_not
+from biaslearn.engine.runner import EngineRunner, can_run_together, joint_pays, run_together, why_not
 from biaslearn.errors import BiaslearnError
 from biaslearn.training.loop import TrainConfig, loss_fn
 from biaslearn.training.methods import get_method
 
 
-def train_many(models, tasks, method="bias", configs=None, *, interleave: bool = False) -> list[list[dict]]:
+def train_many(models, tasks, method="bias", configs=None, *, interleave: bool | str = "auto") -> list[list[dict]]:
     """Returns one history per model (list of per-epoch dicts as `train` returns; "seconds" is the
     time of the shared pass divided by the number of models)."""
+    if interleave not in (True, False, "auto"):
+        raise BiaslearnError(f"train_many: interleave must be True, False or 'auto', got {interleave!r}")
     models = list(models)
     tasks = list(tasks) if isinstance(tasks, (list, tuple)) else [tasks] * len(models)
     configs = configs if configs is not None else TrainConfig()
@@ -61,7 +64,11 @@ def train_many(models, tasks, method="bias", configs=None, *, interleave: bool =
         states = [r.epoch(m, p, o, t.train, l) for r, m, p, o, t, l in zip(runners, models, params, optimizers, tasks, losses)]
         start = time.perf_counter()
         batches = range(0, n, batch_size)
-        if interleave:
+        joint = can_run_together(states)
+        together = joint and joint_pays(states, batch_size) if interleave == "auto" else interleave
+        if together and joint:
+            means = run_together(states, order, batch_size)
+        elif together:
             totals = [0.0] * len(models)
             for s in batches:
                 index = order[s : s + batch_size]
