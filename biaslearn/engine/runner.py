@@ -240,8 +240,9 @@ def can_run_together(states) -> bool:
 
 
 # Largest batch of cached rows (bytes) for which stepping several networks per batch beat running
-# them one after another (4 networks, 2 threads, docs/benchmarks.md): 1.2-1.4x at 1,024 and 4,096
-# float32 units (1 and 4 MiB per batch), even at 8,192 (8 MiB), 0.87-0.99x at 16,384 (16 MiB).
+# them one after another (4 networks, 2 threads, float32 rows, batch 256; docs/benchmarks.md):
+# 1.4x at 1,024 units (1 MiB per batch), 1.1-1.7x at 4,096 (4 MiB), even at 8,192 (8 MiB),
+# 0.87-0.99x at 16,384 (16 MiB).
 JOINT_BATCH_BYTES = 4 * 2**20
 
 
