@@ -185,6 +185,8 @@ def test_train_many_matches_separate_runs(task, interleave):
         assert [h["test_accuracy"] for h in t] == [h["test_accuracy"] for h in a]
     with pytest.raises(bl.BiaslearnError, match="share the first-layer weights"):
         train_many([_net(task, "bias"), _net(task, "bias", seed=1)], task, "bias")
+    with pytest.raises(bl.BiaslearnError, match="interleave must be"):
+        train_many(nets, task, "bias", configs, interleave="sometimes")
 
 
 def test_interleaved_networks_run_in_one_compiled_call(task):
