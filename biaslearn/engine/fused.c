@@ -108,7 +108,7 @@ static void backward_row_portable(const Step *s, const float *h, const float *do
 #define TILE 512 /* columns per tile: the readout tile (K x TILE floats) stays in L1 */
 #endif
 #ifndef GROUP
-#define GROUP 4 /* rows swept together tile by tile in the forward pass (even; 4 measured best of 2-16) */
+#define GROUP 4 /* rows swept together tile by tile in the forward pass (even; see docs/benchmarks.md) */
 #endif
 #ifndef PF_HINT
 #define PF_HINT _MM_HINT_T0
@@ -183,7 +183,7 @@ static inline __attribute__((always_inline)) void pair_readout_tile(
 /* gb over column blocks [jb0, jb1) (16 columns each) from all n rows of this thread:
  * E_k = sum_r [z_r > 0] d_r[k] is accumulated in registers over the rows (one masked add per
  * output and row, no dependence on the readout), then gb += sum_k Cs_k E_k once per block.
- * masks are stored block-major: masks[jb * n + r]. Two column blocks per pass share the
+ * masks are stored block-major: masks[jb * ms + r]. Two column blocks per pass share the
  * broadcast d_r[k] when 2K accumulators fit the registers. */
 static inline __attribute__((always_inline)) void bias_blocks(
     const int K, const float *dout, int64_t n, int64_t ms, const float *csb, int64_t jb0, int64_t jb1,
