@@ -27,7 +27,7 @@ from torch import nn
 import biaslearn as bl
 from biaslearn import rng
 from biaslearn.engine import clear_cache, compiled, configure, planner
-from biaslearn.engine.runner import JOINT_BATCH_BYTES, EngineRunner
+from biaslearn.engine.runner import EngineRunner, joint_batch_fits
 from biaslearn.training.many import train_many
 from biaslearn.training.methods import get_method
 
@@ -140,7 +140,7 @@ def many_run(net_spec, task, batch_size: int, count: int, cache: str) -> dict:
             nets = [bl.FeedForward(net_spec) for _ in lrs]
             hist = train_many(nets, task, "bias", configs, interleave=interleave)
             out["interleaved" if interleave else "sequential"] = hist[0][0]["seconds"] * count
-    out["auto_interleaves"] = 256 * planner.padded(net_spec.hidden[0]) * (4 if cache == "float32" else 2) <= JOINT_BATCH_BYTES
+    out["auto_interleaves"] = joint_batch_fits(batch_size, planner.padded(net_spec.hidden[0]) * planner.BYTES[cache])
     clear_cache()
     return out
 

@@ -159,7 +159,7 @@ class CompiledKernel:
         count = order.numel()
         batch = min(batch_size, count)
         threads = self._threads(threads, batch, npad)
-        keep, structs, outputs = [], (_Net * len(nets))(), []
+        keep, structs, outputs = [], (_Net * len(nets))(), []  # keep: tensors the C call reads, alive until it returns
         units = 0
         for i, net in enumerate(nets):
             gb, gc = torch.zeros(npad), torch.zeros(k)

@@ -246,10 +246,15 @@ def can_run_together(states) -> bool:
 JOINT_BATCH_BYTES = 4 * 2**20
 
 
+def joint_batch_fits(batch_size: int, row_bytes: int) -> bool:
+    """Whether a batch of cached rows is small enough for stepping networks together to pay."""
+    return batch_size * row_bytes <= JOINT_BATCH_BYTES
+
+
 def joint_pays(states, batch_size: int) -> bool:
     """Whether running these epochs together is expected to be faster than one after another."""
     rows = states[0].rows.data
-    return len(states) > 1 and batch_size * rows.shape[1] * rows.element_size() <= JOINT_BATCH_BYTES
+    return len(states) > 1 and joint_batch_fits(batch_size, rows.shape[1] * rows.element_size())
 
 
 def run_together(states, order: torch.Tensor, batch_size: int) -> list[float]:
