@@ -180,22 +180,56 @@ static inline __attribute__((always_inline)) void pair_readout_tile(
     }
 }
 
+/* Lookup tables for the bias gradient: rows are taken in quads; for quad q and output k,
+ * table[(q * K + k) * 16 + s] = sum over the rows i of the quad with bit i of s set of d_i[k]. */
+static void quad_tables(const int64_t K, const float *dout, int64_t quads, float *table) {
+    for (int64_t q = 0; q < quads; q++)
+        for (int64_t k = 0; k < K; k++) {
+            float *t = table + (q * K + k) * 16;
+            t[0] = 0.0f;
+            for (int s = 1; s < 16; s++) {
+                int hi = 31 - __builtin_clz((unsigned)s);
+                t[s] = t[s ^ (1 << hi)] + dout[(4 * q + hi) * K + k];
+            }
+        }
+}
+
+/* Per lane, the 4-bit pattern of a quad's ReLU masks (bit i: row i of the quad is active). */
+static inline __m512i quad_index(const uint16_t *m) {
+    __m512i x = _mm512_maskz_mov_epi32((__mmask16)m[0], _mm512_set1_epi32(1));
+    x = _mm512_mask_or_epi32(x, (__mmask16)m[1], x, _mm512_set1_epi32(2));
+    x = _mm512_mask_or_epi32(x, (__mmask16)m[2], x, _mm512_set1_epi32(4));
+    return _mm512_mask_or_epi32(x, (__mmask16)m[3], x, _mm512_set1_epi32(8));
+}
+
 /* gb over column blocks [jb0, jb1) (16 columns each) from all n rows of this thread:
- * E_k = sum_r [z_r > 0] d_r[k] is accumulated in registers over the rows (one masked add per
- * output and row, no dependence on the readout), then gb += sum_k Cs_k E_k once per block.
- * masks are stored block-major: masks[jb * ms + r]. Two column blocks per pass share the
- * broadcast d_r[k] when 2K accumulators fit the registers. */
+ * E_k = sum_r [z_r > 0] d_r[k] is accumulated in registers over the rows, then
+ * gb += sum_k Cs_k E_k once per block. Rows go by quads: the quad's 4 masks make a 4-bit index
+ * per lane, and one table lookup (vpermps) adds the quad's contribution to E_k, in place of 4
+ * masked adds; the n % 4 rows left take masked adds. masks are stored block-major:
+ * masks[jb * ms + r]. Two column blocks per pass share each table load. */
 static inline __attribute__((always_inline)) void bias_blocks(
     const int K, const float *dout, int64_t n, int64_t ms, const float *csb, int64_t jb0, int64_t jb1,
-    const uint16_t *masks, float *gb) {
+    const uint16_t *masks, const float *table, float *gb) {
+    const int64_t quads = n / 4;
     int64_t jb = jb0;
-    if (2 * K <= 20)
+    if (2 * K <= 24)
         for (; jb + 2 <= jb1; jb += 2) {
             __m512 e0[KMAX], e1[KMAX];
 #pragma GCC unroll 16
             for (int k = 0; k < K; k++) { e0[k] = _mm512_setzero_ps(); e1[k] = _mm512_setzero_ps(); }
             const uint16_t *ma = masks + jb * ms, *mb = masks + (jb + 1) * ms;
-            for (int64_t r = 0; r < n; r++) {
+            for (int64_t q = 0; q < quads; q++) {
+                __m512i ia = quad_index(ma + 4 * q), ib = quad_index(mb + 4 * q);
+                const float *t = table + q * K * 16;
+#pragma GCC unroll 16
+                for (int k = 0; k < K; k++) {
+                    __m512 tk = _mm512_load_ps(t + 16 * k);
+                    e0[k] = _mm512_add_ps(e0[k], _mm512_permutexvar_ps(ia, tk));
+                    e1[k] = _mm512_add_ps(e1[k], _mm512_permutexvar_ps(ib, tk));
+                }
+            }
+            for (int64_t r = 4 * quads; r < n; r++) {
                 __mmask16 qa = (__mmask16)ma[r], qb = (__mmask16)mb[r];
                 const float *d = dout + r * K;
 #pragma GCC unroll 16
@@ -219,7 +253,13 @@ static inline __attribute__((always_inline)) void bias_blocks(
 #pragma GCC unroll 16
         for (int k = 0; k < K; k++) e0[k] = _mm512_setzero_ps();
         const uint16_t *ma = masks + jb * ms;
-        for (int64_t r = 0; r < n; r++) {
+        for (int64_t q = 0; q < quads; q++) {
+            __m512i ia = quad_index(ma + 4 * q);
+            const float *t = table + q * K * 16;
+#pragma GCC unroll 16
+            for (int k = 0; k < K; k++) e0[k] = _mm512_add_ps(e0[k], _mm512_permutexvar_ps(ia, _mm512_load_ps(t + 16 * k)));
+        }
+        for (int64_t r = 4 * quads; r < n; r++) {
             __mmask16 qa = (__mmask16)ma[r];
             const float *d = dout + r * K;
 #pragma GCC unroll 16
@@ -238,7 +278,7 @@ static inline __attribute__((always_inline)) void bias_blocks(
     const float *csb, int64_t j0, int64_t j1, float *a0, float *a1, uint16_t *m0, uint16_t *m1, int64_t ms) { \
     pair_forward_tile(K, bf, p0, p1, n0, n1, b, csb, j0, j1, a0, a1, m0, m1, ms); }
 #define BL_BLK(K) static void blk_##K(const float *d, int64_t n, int64_t ms, const float *csb, int64_t jb0, int64_t jb1, \
-    const uint16_t *masks, float *gb) { bias_blocks(K, d, n, ms, csb, jb0, jb1, masks, gb); }
+    const uint16_t *masks, const float *table, float *gb) { bias_blocks(K, d, n, ms, csb, jb0, jb1, masks, table, gb); }
 #define BL_READ(K) static void read_##K(int bf, const void *p0, const void *p1, const float *b, const float *d0, \
     const float *d1, int64_t j0, int64_t j1, const uint16_t *m0, const uint16_t *m1, int64_t ms, float *g) { \
     pair_readout_tile(K, bf, p0, p1, b, d0, d1, j0, j1, m0, m1, ms, g); }
@@ -254,20 +294,22 @@ typedef void (*read_fn)(int, const void *, const void *, const float *, const fl
 #define BL_PTR_BLK(K) blk_##K,
 static const fwd_fn FWD[KMAX] = {BL_CASES(BL_PTR_FWD)};
 static const read_fn READ[KMAX] = {BL_CASES(BL_PTR_READ)};
-typedef void (*blk_fn)(const float *, int64_t, int64_t, const float *, int64_t, int64_t, const uint16_t *, float *);
+typedef void (*blk_fn)(const float *, int64_t, int64_t, const float *, int64_t, int64_t, const uint16_t *, const float *,
+                       float *);
 static const blk_fn BLK[KMAX] = {BL_CASES(BL_PTR_BLK)};
 #endif
 
 static int use_blocked(int64_t k) { return BL_AVX512 && k <= KMAX; }
 
 /* Per-thread workspace layout (floats), for at most `rows` rows per thread. */
-typedef struct { int64_t acc, mask, dout, gb, g, hbuf, total; } Layout;
+typedef struct { int64_t acc, mask, dout, table, gb, g, hbuf, total; } Layout;
 
 static Layout layout(int64_t rows, int64_t npad, int64_t k) {
     Layout l; int64_t r = rows + 2, o = 0;
     l.acc = o; o += r * k * 16;
     l.mask = o; o += (r * (npad / 16) + 31) / 2 / 16 * 16 + 16;
     l.dout = o; o += (r * k + 15) / 16 * 16;
+    l.table = o; o += (r / 4 + 1) * k * 16;
     l.gb = o; o += npad;
     l.g = o; o += k * npad;
     l.hbuf = o; o += 2 * npad;
@@ -349,7 +391,10 @@ static double step_rows(const Step *s, const float *csb, int64_t r0, int64_t r1,
             for (int64_t k = 0; k < K; k++) { out[i * K + k] = dout[k]; gc[k] += dout[k]; }
         }
         if (n % 2) for (int64_t k = 0; k < K; k++) out[n * K + k] = 0.0f;  /* the lone row's partner */
-        if (s->want_gb) BLK[K - 1](out, n, (n + 1) / 2 * 2, csb, 0, N / 16, masks, gb);
+        if (s->want_gb) {
+            quad_tables(K, out, n / 4, w + l.table);
+            BLK[K - 1](out, n, (n + 1) / 2 * 2, csb, 0, N / 16, masks, w + l.table, gb);
+        }
         if (s->want_g)
             for (int64_t j0 = 0; j0 < N; j0 += TILE) {
                 int64_t j1 = j0 + TILE < N ? j0 + TILE : N;
