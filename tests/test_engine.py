@@ -165,35 +165,6 @@ def test_cache_is_reused_across_calls(task, caplog):
     assert "engine cache reused" in caplog.text
 
 
-@pytest.mark.parametrize("storage", ["float32", "bfloat16"])
-def test_huge_page_rows_match_plain_rows(task, storage, monkeypatch):
-    """Rows mapped with huge pages asked for (used above HUGE_PAGES_FROM) hold the same values
-    and train to the same biases as rows in an ordinary tensor."""
-    from biaslearn.engine import cache
-
-    net = _net(task, "bias")
-    weight = net.hidden[0].weight
-    plain = cache.Rows(task.train.x, weight, None, storage)
-    monkeypatch.setattr(cache, "HUGE_PAGES_FROM", 0)
-    mapped = cache.Rows(task.train.x, weight, None, storage)
-    assert mapped.data.dtype == plain.data.dtype and mapped.data.shape == plain.data.shape
-    assert torch.equal(mapped.data, plain.data)
-    zero = cache.zeros(3, 5, torch.float32)
-    zero[1, 2] = 7.0  # writable, zero-filled
-    assert zero.sum().item() == 7.0 and zero.shape == (3, 5)
-    histories = []
-    for threshold in (0, 2**62):
-        clear_cache()
-        monkeypatch.setattr(cache, "HUGE_PAGES_FROM", threshold)
-        with engine.configure(cache=storage):
-            trained = _net(task, "bias")
-            histories.append((bl.train(trained, task, "bias", bl.TrainConfig(epochs=2, batch_size=32, lr=1e-2, engine="fast")),
-                              trained.hidden[0].bias.detach().clone()))
-    clear_cache()
-    assert [h["train_loss"] for h in histories[0][0]] == [h["train_loss"] for h in histories[1][0]]
-    assert torch.equal(histories[0][1], histories[1][1])
-
-
 def test_engine_does_not_apply_to_full_training(task):
     net = _net(task, "full")
     assert engine.why_not(net, task, get_method("full"))

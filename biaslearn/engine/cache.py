@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import mmap
 import time
 import weakref
 from collections import OrderedDict
@@ -23,7 +22,6 @@ from biaslearn.engine.planner import padded
 log = logging.getLogger("biaslearn.engine")
 
 CHUNK = 2048  # rows per projection chunk while building (bounds the temporary)
-HUGE_PAGES_FROM = 64 * 2**20  # matrices at least this large are asked for in 2 MiB pages
 
 _digests: dict[int, tuple] = {}  # id(tensor) -> (weakref, version, digest)
 _store: "OrderedDict[tuple, Rows]" = OrderedDict()
@@ -70,7 +68,7 @@ class Rows:
 
     def _build(self, dtype: torch.dtype) -> torch.Tensor:
         start = time.perf_counter()
-        data = zeros(self.samples, self.npad, dtype)
+        data = torch.zeros(self.samples, self.npad, dtype=dtype)
         with torch.no_grad():
             for i in range(0, self.samples, CHUNK):
                 data[i : i + CHUNK, : self.units] = self._rows(self.x[i : i + CHUNK]).to(dtype)
@@ -92,21 +90,6 @@ class Rows:
         with torch.no_grad():
             out[:, : self.units] = self._rows(x)
         return out
-
-
-def zeros(rows: int, cols: int, dtype: torch.dtype) -> torch.Tensor:
-    """A zero matrix; a large one is mapped with transparent huge pages asked for (madvise), so
-    reading its rows in random order costs fewer page walks (measured 5-8% faster epochs at
-    16,384 units; docs/benchmarks.md). Where the system has no huge pages it is a plain mapping."""
-    nbytes = rows * cols * torch.empty(0, dtype=dtype).element_size()
-    if nbytes < HUGE_PAGES_FROM or not hasattr(mmap, "MADV_HUGEPAGE"):
-        return torch.zeros(rows, cols, dtype=dtype)
-    buffer = mmap.mmap(-1, nbytes, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)  # zero-filled
-    try:
-        buffer.madvise(mmap.MADV_HUGEPAGE)
-    except OSError:  # no transparent huge pages here: 4 KiB pages, same contents
-        pass
-    return torch.frombuffer(buffer, dtype=dtype).view(rows, cols)  # the tensor keeps the mapping alive
 
 
 def key(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, storage: str) -> tuple:
