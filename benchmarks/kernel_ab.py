@@ -1,0 +1,107 @@
+"""A/B timing of fused.c builds: epochs of each build interleaved in one process on the same rows.
+
+On a shared (virtual) machine the speed of separate runs drifts by 15-50% (neighbours, where the
+rows land in physical memory), far more than most kernel changes. Interleaving the builds' epochs
+in one process, on one cached row matrix, with the same batch orders, makes their times
+comparable. Each build is gcc with the engine's native flags plus the variant's own; a variant may
+name another source file (e.g. an older fused.c from `git show REV:biaslearn/engine/fused.c`).
+
+    python benchmarks/kernel_ab.py --width 16384 --rounds 8 \\
+        --variant base= --variant g8="-DGROUP=8" --variant old:/tmp/old.c=
+
+prints per variant the best and median seconds per epoch (bias learning, batch 256, Adam) and the
+median relative to the first variant. The first round is a warm-up and is not counted."""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import statistics
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+import biaslearn as bl
+from biaslearn.engine import compiled, configure
+from biaslearn.engine.runner import EngineRunner
+from biaslearn.training.methods import get_method
+
+
+def parse_variant(text: str) -> tuple[str, Path, list[str]]:
+    """'name[:source.c]=flags' -> (name, source, flags)."""
+    head, sep, flags = text.partition("=")
+    if not sep or not head:
+        raise SystemExit(f"--variant: expected name[:source.c]=flags, got {text!r}")
+    name, _, source = head.partition(":")
+    path = Path(source) if source else compiled.SOURCE
+    if not path.exists():
+        raise SystemExit(f"--variant {name}: source {path} does not exist")
+    return name, path, shlex.split(flags)
+
+
+def build(name: str, source: Path, flags: list[str], folder: Path) -> compiled.CompiledKernel:
+    target = folder / f"fused-{name}.so"
+    result = subprocess.run(["gcc", *compiled.FLAGS["native"], *flags, str(source), "-o", str(target), "-lm"],
+                            capture_output=True, text=True)
+    if result.returncode != 0:
+        raise SystemExit(f"variant {name}: gcc failed:\n{result.stderr[:2000]}")
+    kernel = compiled.CompiledKernel(name, target)
+    compiled.self_check(kernel)
+    return kernel
+
+
+def epoch_seconds(kernel, rows, order, net, threads: int) -> float:
+    """One epoch of bias learning from the net's initial state (fresh Adam state each time)."""
+    units = net["units"]
+    b, cs, c = net["b"].clone(), net["cs"], net["c"]
+    param = b[:units].clone()
+    spec = (param, torch.zeros(units), torch.zeros(units), torch.zeros((), dtype=torch.float32), (1e-3, 0.9, 0.999, 1e-8, 0.0))
+    start = time.perf_counter()
+    kernel.epoch(rows, order, 256, [{"b": b, "cs": cs, "c": c, "y": net["y"], "b1_adam": spec, "c_adam": None}], 0, threads)
+    return time.perf_counter() - start
+
+
+def main(argv=None) -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--width", type=int, default=16384)
+    p.add_argument("--cache", choices=("float32", "bfloat16"), default="float32")
+    p.add_argument("--rounds", type=int, default=8, help="epochs per variant (the first is a warm-up)")
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--subset", type=int, default=0, help="use only this many training images (0: all)")
+    p.add_argument("--variant", action="append", required=True, help="name[:source.c]=extra gcc flags (repeat)")
+    args = p.parse_args(argv)
+    if args.rounds < 2:
+        raise SystemExit(f"--rounds: expected at least 2 (one warm-up), got {args.rounds}")
+    variants = [parse_variant(v) for v in args.variant]
+    task = bl.load_task("fashion-mnist")
+    if args.subset:
+        task = bl.Task(task.name, task.train.subset(torch.arange(args.subset)), task.test, 10)
+    net = bl.FeedForward(bl.NetworkSpec(784, (args.width,), 10, seed=0))
+    with configure(cache=args.cache):
+        runner = EngineRunner(net, task, get_method("bias"))
+    rows = runner.rows(task.train).data
+    b, cs, c = runner._operands()[:3]
+    spec = {"units": args.width, "b": b, "cs": cs, "c": c, "y": task.train.y}
+    with tempfile.TemporaryDirectory() as tmp:
+        kernels = [(name, build(name, source, flags, Path(tmp))) for name, source, flags in variants]
+        times = {name: [] for name, _ in kernels}
+        generator = torch.Generator().manual_seed(0)
+        for round_ in range(args.rounds):
+            order = torch.randperm(rows.shape[0], generator=generator)
+            for name, kernel in kernels:
+                seconds = epoch_seconds(kernel, rows, order, spec, args.threads)
+                if round_:
+                    times[name].append(seconds)
+    print(f"kernel_ab: width {args.width}, {args.cache} rows ({rows.shape[0]} x {rows.shape[1]}), "
+          f"{args.threads} threads, {args.rounds - 1} timed epochs per variant, interleaved")
+    first = statistics.median(times[kernels[0][0]])
+    for name, values in times.items():
+        median = statistics.median(values)
+        print(f"  {name:<20} best {min(values):.3f}  median {median:.3f} s/epoch  ({median / first:.2f}x of {kernels[0][0]})")
+
+
+if __name__ == "__main__":
+    main()
