@@ -134,10 +134,12 @@ static inline void prefetch_row(const void *p, int bf16, int64_t j) {
  * blocked layout (npad/16, K, 16) so the K vectors of one column block are contiguous.
  * K is a compile-time constant after inlining (see the dispatch tables below). */
 static inline __attribute__((always_inline)) void pair_forward_tile(
-    const int K, int bf, const void *p0, const void *p1, const void *n0, const void *n1, const float *b,
+    const int K, const int bf, const void *p0, const void *p1, const void *n0, const void *n1, const float *b,
     const float *csb, int64_t j0, int64_t j1, float *acc0, float *acc1, uint16_t *m0, uint16_t *m1, int64_t ms) {
     __m512 a0[KMAX], a1[KMAX];
     const __m512 zero = _mm512_setzero_ps();
+    const int store = m0 != NULL;
+    if (store) { m0 += (j0 >> 4) * ms; m1 += (j0 >> 4) * ms; }
 #pragma GCC unroll 16
     for (int k = 0; k < K; k++) { a0[k] = _mm512_load_ps(acc0 + 16 * k); a1[k] = _mm512_load_ps(acc1 + 16 * k); }
     for (int64_t j = j0; j < j1; j += 16) {
@@ -147,7 +149,7 @@ static inline __attribute__((always_inline)) void pair_forward_tile(
         __m512 z0 = _mm512_add_ps(load_row(p0, bf, j), bj);
         __m512 z1 = _mm512_add_ps(load_row(p1, bf, j), bj);
         __mmask16 k0 = _mm512_cmp_ps_mask(z0, zero, _CMP_GT_OQ), k1 = _mm512_cmp_ps_mask(z1, zero, _CMP_GT_OQ);
-        if (m0) { m0[(j >> 4) * ms] = k0; m1[(j >> 4) * ms] = k1; }
+        if (store) { *m0 = k0; *m1 = k1; m0 += ms; m1 += ms; }
         const float *cj = csb + (j >> 4) * K * 16;
 #pragma GCC unroll 16
         for (int k = 0; k < K; k++) {  /* masked FMA: lanes with z <= 0 keep the accumulator (ReLU) */
@@ -158,6 +160,27 @@ static inline __attribute__((always_inline)) void pair_forward_tile(
     }
 #pragma GCC unroll 16
     for (int k = 0; k < K; k++) { _mm512_store_ps(acc0 + 16 * k, a0[k]); _mm512_store_ps(acc1 + 16 * k, a1[k]); }
+}
+
+/* Forward of one group of `count` rows (row pointers rowp, padded to even count), all tiles: each
+ * tile is swept by every pair of the group while its readout block is in L1. nextp: the rows of
+ * the next group, whose first tile is prefetched during this group's last tile. */
+static inline __attribute__((always_inline)) void group_forward(
+    const int K, const int bf, int64_t N, const float *b, const float *csb, const char *const *rowp,
+    const char *const *nextp, int64_t count, float *acc, uint16_t *masks, int64_t ms) {
+    const int64_t esz = bf ? 2 : 4;
+    for (int64_t j0 = 0; j0 < N; j0 += TILE) {
+        const int64_t j1 = j0 + TILE < N ? j0 + TILE : N;
+        for (int64_t i = 0; i < count; i += 2) {
+            const char *p0 = rowp[i], *p1 = rowp[i + 1];
+            /* pair_forward_tile prefetches n + esz * j for j in [j0, j1): the next tile, or the next
+             * group's rows from their start */
+            const char *n0 = j1 < N ? p0 + esz * TILE : (const char *)((uintptr_t)nextp[i] - (uintptr_t)(esz * j0));
+            const char *n1 = j1 < N ? p1 + esz * TILE : (const char *)((uintptr_t)nextp[i + 1] - (uintptr_t)(esz * j0));
+            pair_forward_tile(K, bf, p0, p1, n0, n1, b, csb, j0, j1, acc + i * K * 16, acc + (i + 1) * K * 16,
+                              masks ? masks + i : NULL, masks ? masks + i + 1 : NULL, ms);
+        }
+    }
 }
 
 /* G (blocked like csb) += d0 (x) h0 + d1 (x) h1 over columns [j0, j1), h recomputed from P. */
@@ -276,9 +299,10 @@ static inline __attribute__((always_inline)) void bias_blocks(
 }
 
 #define BL_CASES(X) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11) X(12) X(13) X(14) X(15) X(16)
-#define BL_FWD(K) static void fwd_##K(int bf, const void *p0, const void *p1, const void *n0, const void *n1, const float *b, \
-    const float *csb, int64_t j0, int64_t j1, float *a0, float *a1, uint16_t *m0, uint16_t *m1, int64_t ms) { \
-    pair_forward_tile(K, bf, p0, p1, n0, n1, b, csb, j0, j1, a0, a1, m0, m1, ms); }
+#define BL_FWD(K) static void fwd_##K(int bf, int64_t N, const float *b, const float *csb, const char *const *rowp, \
+    const char *const *nextp, int64_t count, float *acc, uint16_t *masks, int64_t ms) { \
+    if (bf) group_forward(K, 1, N, b, csb, rowp, nextp, count, acc, masks, ms); /* one loop per row type */ \
+    else group_forward(K, 0, N, b, csb, rowp, nextp, count, acc, masks, ms); }
 #define BL_BLK(K) static void blk_##K(const float *d, int64_t n, int64_t ms, const float *csb, int64_t jb0, int64_t jb1, \
     const uint16_t *masks, const float *table, float *gb) { bias_blocks(K, d, n, ms, csb, jb0, jb1, masks, table, gb); }
 #define BL_READ(K) static void read_##K(int bf, const void *p0, const void *p1, const float *b, const float *d0, \
@@ -287,8 +311,8 @@ static inline __attribute__((always_inline)) void bias_blocks(
 BL_CASES(BL_FWD)
 BL_CASES(BL_READ)
 BL_CASES(BL_BLK)
-typedef void (*fwd_fn)(int, const void *, const void *, const void *, const void *, const float *, const float *,
-                       int64_t, int64_t, float *, float *, uint16_t *, uint16_t *, int64_t);
+typedef void (*fwd_fn)(int, int64_t, const float *, const float *, const char *const *, const char *const *, int64_t,
+                       float *, uint16_t *, int64_t);
 typedef void (*read_fn)(int, const void *, const void *, const float *, const float *, const float *, int64_t, int64_t,
                         const uint16_t *, const uint16_t *, int64_t, float *);
 #define BL_PTR_FWD(K) fwd_##K,
@@ -336,31 +360,19 @@ static void forward_rows(const Step *s, const float *csb, int64_t r0, int64_t r1
 #if BL_AVX512
     if (use_blocked(K)) {
         memset(acc, 0, sizeof(float) * (n + 1) * K * 16);
-        const int64_t esz = s->bf16 ? 2 : 4, ms = (n + 1) / 2 * 2;
+        const int64_t ms = (n + 1) / 2 * 2;
         /* Groups of GROUP rows, each swept tile by tile: every row is read in address order, so
          * the hardware prefetcher streams it, and the pair's next tile is prefetched in software
          * while this one is computed (after the last tile: the next group's first tile). */
         for (int64_t g0 = 0; g0 < n; g0 += GROUP) {
-            const int64_t g1 = g0 + GROUP < n ? g0 + GROUP : n;
-            for (int64_t j0 = 0; j0 < N; j0 += TILE) {
-                const int64_t j1 = j0 + TILE < N ? j0 + TILE : N;
-                for (int64_t i = g0; i < g1; i += 2) {
-                    const void *p0 = row_ptr(s, s->index[r0 + i]);
-                    const void *p1 = i + 1 < n ? row_ptr(s, s->index[r0 + i + 1]) : p0;
-                    const char *n0, *n1;
-                    if (j1 < N) {
-                        n0 = (const char *)p0 + esz * TILE;
-                        n1 = (const char *)p1 + esz * TILE;
-                    } else {
-                        int64_t a = i + GROUP < n ? i + GROUP : i;
-                        /* FWD prefetches n + esz * j for j in [j0, j1): aim it at the rows' start */
-                        n0 = (const char *)((uintptr_t)row_ptr(s, s->index[r0 + a]) - (uintptr_t)(esz * j0));
-                        n1 = a + 1 < n ? (const char *)((uintptr_t)row_ptr(s, s->index[r0 + a + 1]) - (uintptr_t)(esz * j0)) : n0;
-                    }
-                    FWD[K - 1](s->bf16, p0, p1, n0, n1, s->b, csb, j0, j1, acc + i * K * 16, acc + (i + 1) * K * 16,
-                               masks ? masks + i : NULL, masks ? masks + i + 1 : NULL, ms);
-                }
+            const int64_t count = g0 + GROUP < n ? GROUP : n - g0;
+            const char *rowp[GROUP + 1], *nextp[GROUP + 1];
+            for (int64_t i = 0; i < count; i++) {
+                rowp[i] = (const char *)row_ptr(s, s->index[r0 + g0 + i]);
+                nextp[i] = (const char *)row_ptr(s, s->index[r0 + (g0 + i + GROUP < n ? g0 + i + GROUP : g0 + i)]);
             }
+            if (count % 2) { rowp[count] = rowp[count - 1]; nextp[count] = nextp[count - 1]; }  /* the lone row's partner */
+            FWD[K - 1](s->bf16, N, s->b, csb, rowp, nextp, count, acc + g0 * K * 16, masks ? masks + g0 : NULL, ms);
         }
         for (int64_t i = 0; i < n; i++)
             for (int64_t k = 0; k < K; k++) {
