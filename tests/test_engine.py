@@ -115,14 +115,16 @@ def test_mse_regression_matches_plain(regression):
 
 @pytest.mark.parametrize("outputs", [1, 3, 10, 16, 23])
 @pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
-def test_compiled_kernels_agree_with_torch(outputs, dtype, monkeypatch):
+@pytest.mark.parametrize("units", [50, 600])  # one column tile; several, the last one partial
+def test_compiled_kernels_agree_with_torch(outputs, dtype, units, monkeypatch):
     monkeypatch.setattr(compiled, "MIN_WORK", 1)  # let this tiny problem really run on 2 threads
     kernels = [k for k in (compiled.load("native"), compiled.load("portable")) if k is not None]
     g = torch.Generator().manual_seed(outputs)
-    rows = torch.randn(90, 64, generator=g).to(dtype)
-    rows[:, 50:] = 0
-    b, cs, c = torch.randn(64, generator=g), torch.randn(outputs, 64, generator=g), torch.randn(outputs, generator=g)
-    b[50:], cs[:, 50:] = 0, 0
+    npad = planner.padded(units)
+    rows = torch.randn(90, npad, generator=g).to(dtype)
+    rows[:, units:] = 0
+    b, cs, c = torch.randn(npad, generator=g), torch.randn(outputs, npad, generator=g), torch.randn(outputs, generator=g)
+    b[units:], cs[:, units:] = 0, 0
     index = torch.randint(0, 90, (33,), generator=g)  # odd batch: a lone row at the end
     y = torch.randint(0, outputs, (33,), generator=g)
     want = TorchKernel().step(rows, index, b, cs, c, 0, y, True, True)
