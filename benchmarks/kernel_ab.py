@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import shlex
+import shutil
 import statistics
 import subprocess
 import tempfile
@@ -43,8 +44,11 @@ def parse_variant(text: str) -> tuple[str, Path, list[str]]:
 
 
 def build(name: str, source: Path, flags: list[str], folder: Path) -> compiled.CompiledKernel:
+    compiler = shutil.which("gcc")
+    if compiler is None:
+        raise SystemExit("kernel_ab needs gcc on PATH to build the variants")
     target = folder / f"fused-{name}.so"
-    result = subprocess.run(["gcc", *compiled.FLAGS["native"], *flags, str(source), "-o", str(target), "-lm"],
+    result = subprocess.run([compiler, *compiled.FLAGS["native"], *flags, str(source), "-o", str(target), "-lm"],
                             capture_output=True, text=True)
     if result.returncode != 0:
         raise SystemExit(f"variant {name}: gcc failed:\n{result.stderr[:2000]}")

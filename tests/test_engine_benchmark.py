@@ -1,6 +1,8 @@
-"""Smoke test of benchmarks/engine_speed.py --quick: it runs and A and C reach the same accuracy."""
+"""Smoke tests of the engine benchmarks: engine_speed.py --quick runs and A and C reach the same
+accuracy; kernel_ab.py builds and times each variant."""
 
 import importlib.util
+import shutil
 from pathlib import Path
 
 import pytest
@@ -23,3 +25,25 @@ def test_engine_speed_quick(capsys):
     for width, r in results["widths"].items():
         assert r["A"]["test_accuracy"] == pytest.approx(r["C"]["test_accuracy"], abs=0.002)
         assert r["C"]["storage"] == "float32" and r["C_bf16"]["storage"] == "bfloat16"
+
+
+def test_kernel_ab_times_each_variant(capsys):
+    """benchmarks/kernel_ab.py builds each variant (self-checked against torch) and prints one
+    timing line per variant; a bad variant spec is refused with the expected form."""
+    try:
+        bl.load_task("fashion-mnist")
+    except bl.BiaslearnError:
+        pytest.skip("Fashion-MNIST is not installed")
+    if shutil.which("gcc") is None:
+        pytest.skip("no gcc")
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "kernel_ab.py"
+    spec = importlib.util.spec_from_file_location("kernel_ab", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    module.main(["--width", "40", "--subset", "600", "--rounds", "2", "--threads", "1",
+                 "--variant", "base=", "--variant", "group4=-DGROUP=4 -DTILE=512"])
+    out = capsys.readouterr().out
+    lines = [line for line in out.splitlines() if "s/epoch" in line]
+    assert [line.split()[0] for line in lines] == ["base", "group4"]
+    with pytest.raises(SystemExit, match="expected name"):
+        module.main(["--variant", "no-equals-sign"])
