@@ -26,6 +26,7 @@ from pathlib import Path
 import torch
 
 import biaslearn as bl
+from biaslearn import rng
 from biaslearn.engine import compiled, configure
 from biaslearn.engine.runner import EngineRunner
 from biaslearn.training.methods import get_method
@@ -80,6 +81,9 @@ def main(argv=None) -> None:
     if args.rounds < 2:
         raise SystemExit(f"--rounds: expected at least 2 (one warm-up), got {args.rounds}")
     variants = [parse_variant(v) for v in args.variant]
+    names = [name for name, _, _ in variants]
+    if len(set(names)) != len(names):
+        raise SystemExit(f"--variant: names must differ, got {names}")
     task = bl.load_task("fashion-mnist")
     if args.subset:
         task = bl.Task(task.name, task.train.subset(torch.arange(args.subset)), task.test, 10)
@@ -92,7 +96,7 @@ def main(argv=None) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         kernels = [(name, build(name, source, flags, Path(tmp))) for name, source, flags in variants]
         times = {name: [] for name, _ in kernels}
-        generator = torch.Generator().manual_seed(0)
+        generator = rng.generator(0, "kernel_ab/order")
         for round_ in range(args.rounds):
             order = torch.randperm(rows.shape[0], generator=generator)
             for name, kernel in kernels:
