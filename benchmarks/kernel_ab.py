@@ -16,9 +16,7 @@ from __future__ import annotations
 
 import argparse
 import shlex
-import shutil
 import statistics
-import subprocess
 import tempfile
 import time
 from pathlib import Path
@@ -45,14 +43,12 @@ def parse_variant(text: str) -> tuple[str, Path, list[str]]:
 
 
 def build(name: str, source: Path, flags: list[str], folder: Path) -> compiled.CompiledKernel:
-    compiler = shutil.which("gcc")
-    if compiler is None:
-        raise SystemExit("kernel_ab needs gcc on PATH to build the variants")
+    """The variant compiled like the engine's native build (plus its flags), self-checked."""
     target = folder / f"fused-{name}.so"
-    result = subprocess.run([compiler, *compiled.FLAGS["native"], *flags, str(source), "-o", str(target), "-lm"],
-                            capture_output=True, text=True)
-    if result.returncode != 0:
-        raise SystemExit(f"variant {name}: gcc failed:\n{result.stderr[:2000]}")
+    try:
+        compiled.compile_source(source, "native", target, flags)
+    except RuntimeError as err:
+        raise SystemExit(f"variant {name}: {err}")
     kernel = compiled.CompiledKernel(name, target)
     compiled.self_check(kernel)
     return kernel

@@ -2,12 +2,12 @@
 accuracy; kernel_ab.py builds and times each variant."""
 
 import importlib.util
-import shutil
 from pathlib import Path
 
 import pytest
 
 import biaslearn as bl
+from biaslearn.engine import compiled
 
 
 def test_engine_speed_quick(capsys):
@@ -34,8 +34,10 @@ def test_kernel_ab_times_each_variant(capsys):
         bl.load_task("fashion-mnist")
     except bl.BiaslearnError:
         pytest.skip("Fashion-MNIST is not installed")
-    if shutil.which("gcc") is None:
-        pytest.skip("no gcc")
+    try:
+        compiled.compiler()
+    except RuntimeError:
+        pytest.skip("no C compiler")
     path = Path(__file__).resolve().parents[1] / "benchmarks" / "kernel_ab.py"
     spec = importlib.util.spec_from_file_location("kernel_ab", path)
     module = importlib.util.module_from_spec(spec)
@@ -47,3 +49,5 @@ def test_kernel_ab_times_each_variant(capsys):
     assert [line.split()[0] for line in lines] == ["base", "group4"]
     with pytest.raises(SystemExit, match="expected name"):
         module.main(["--variant", "no-equals-sign"])
+    with pytest.raises(SystemExit, match="variant broken: .* failed"):  # an empty GROUP does not compile
+        module.main(["--width", "40", "--subset", "600", "--rounds", "2", "--variant", "broken=-DGROUP="])

@@ -49,15 +49,30 @@ def _cpu_id() -> str:
         return platform.processor()
 
 
+def compiler() -> str:
+    """The C compiler: $CC, else gcc, else cc."""
+    found = os.environ.get("CC") or shutil.which("gcc") or shutil.which("cc")
+    if not found:
+        raise RuntimeError("no C compiler (gcc/cc) on PATH")
+    return found
+
+
+def compile_source(source: Path, variant: str, out: Path, extra: list[str] | tuple = ()) -> None:
+    """Compile `source` with `variant`'s flags (plus `extra`) into the shared object `out`."""
+    flags = FLAGS[variant]
+    if variant == "native" and platform.machine() not in ("x86_64", "AMD64"):
+        flags = [f if f != "-march=native" else "-mcpu=native" for f in flags]
+    cc = compiler()
+    result = subprocess.run([cc, *flags, *extra, str(source), "-o", str(out), "-lm"], capture_output=True, text=True)
+    if result.returncode != 0:
+        raise RuntimeError(f"{cc} failed: {result.stderr.strip()[:2000]}")
+
+
 def build(variant: str) -> Path:
     """Compile fused.c for `variant` (or reuse the cached build); returns the .so path."""
-    compiler = os.environ.get("CC") or shutil.which("gcc") or shutil.which("cc")
-    if not compiler:
-        raise RuntimeError("no C compiler (gcc/cc) on PATH")
-    source = SOURCE.read_bytes()
-    version = subprocess.run([compiler, "--version"], capture_output=True, text=True).stdout.splitlines()[:1]
+    version = subprocess.run([compiler(), "--version"], capture_output=True, text=True).stdout.splitlines()[:1]
     digest = hashlib.sha256(
-        source + repr((FLAGS[variant], version, platform.machine(), _cpu_id() if variant == "native" else "")).encode()
+        SOURCE.read_bytes() + repr((FLAGS[variant], version, platform.machine(), _cpu_id() if variant == "native" else "")).encode()
     ).hexdigest()[:16]
     target = cache_dir() / f"fused-{variant}-{digest}.so"
     if target.exists():
@@ -65,12 +80,7 @@ def build(variant: str) -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
         out = Path(tmp) / target.name
-        flags = FLAGS[variant]
-        if variant == "native" and platform.machine() not in ("x86_64", "AMD64"):
-            flags = [f if f != "-march=native" else "-mcpu=native" for f in flags]
-        result = subprocess.run([compiler, *flags, str(SOURCE), "-o", str(out), "-lm"], capture_output=True, text=True)
-        if result.returncode != 0:
-            raise RuntimeError(f"{compiler} failed: {result.stderr.strip()[:2000]}")
+        compile_source(SOURCE, variant, out)
         os.replace(out, target)
     log.info("engine kernel compiled: %s", target)
     return target

@@ -238,7 +238,7 @@ static inline __attribute__((always_inline)) void bias_blocks(
     const uint16_t *masks, const float *table, float *gb) {
     const int64_t quads = n / 4;
     int64_t jb = jb0;
-    if (2 * K <= 24)
+    if (2 * K <= 20)
         for (; jb + 2 <= jb1; jb += 2) {
             __m512 e0[KMAX], e1[KMAX];
 #pragma GCC unroll 16
