@@ -1,7 +1,7 @@
 """Builds and loads the compiled kernel (fused.c) with gcc at first use, cached on disk.
 
-Two builds: "native" (-march=native: AVX-512 register-blocked path where the CPU has it) and
-"portable" (baseline x86-64/aarch64 code, plain C loops). The shared object is cached under
+Two builds: "native" (-march=native: the register-blocked AVX-512 path where the CPU has it, else
+the AVX2 + FMA path of fused_avx2.h) and "portable" (baseline x86-64/aarch64 code, plain C loops). The shared object is cached under
 $BIASLEARN_CACHE_DIR or $XDG_CACHE_HOME/biaslearn or ~/.cache/biaslearn, named by a hash of the
 source, flags, compiler and CPU, so a new machine or a new source compiles afresh. Each load
 runs a small self-check against the PyTorch kernel; any failure (no compiler, build error,
@@ -26,6 +26,7 @@ from biaslearn.engine.torch_kernel import TorchKernel
 log = logging.getLogger("biaslearn.engine")
 
 SOURCE = Path(__file__).with_name("fused.c")
+HEADERS = (Path(__file__).with_name("fused_avx2.h"),)  # included by fused.c: part of the build's hash
 FLAGS = {
     "native": ["-O3", "-fno-math-errno", "-fopenmp", "-march=native", "-fPIC", "-shared", "-std=c11"],
     "portable": ["-O3", "-fno-math-errno", "-fopenmp", "-fPIC", "-shared", "-std=c11"],
@@ -63,7 +64,8 @@ def compile_source(source: Path, variant: str, out: Path, extra: list[str] | tup
     if variant == "native" and platform.machine() not in ("x86_64", "AMD64"):
         flags = [f if f != "-march=native" else "-mcpu=native" for f in flags]
     cc = compiler()
-    result = subprocess.run([cc, *flags, *extra, str(source), "-o", str(out), "-lm"], capture_output=True, text=True)
+    include = f"-I{SOURCE.parent}"  # fused.c's headers, also for a variant's source elsewhere (benchmarks/kernel_ab.py)
+    result = subprocess.run([cc, *flags, include, *extra, str(source), "-o", str(out), "-lm"], capture_output=True, text=True)
     if result.returncode != 0:
         raise RuntimeError(f"{cc} failed: {result.stderr.strip()[:2000]}")
 
@@ -72,7 +74,7 @@ def build(variant: str) -> Path:
     """Compile fused.c for `variant` (or reuse the cached build); returns the .so path."""
     version = subprocess.run([compiler(), "--version"], capture_output=True, text=True).stdout.splitlines()[:1]
     digest = hashlib.sha256(
-        SOURCE.read_bytes() + repr((FLAGS[variant], version, platform.machine(), _cpu_id() if variant == "native" else "")).encode()
+        SOURCE.read_bytes() + b"".join(h.read_bytes() for h in HEADERS) + repr((FLAGS[variant], version, platform.machine(), _cpu_id() if variant == "native" else "")).encode()
     ).hexdigest()[:16]
     target = cache_dir() / f"fused-{variant}-{digest}.so"
     if target.exists():
@@ -108,14 +110,14 @@ class CompiledKernel:
         self.lib = ctypes.CDLL(str(path))
         self.lib.bl_step.restype = ctypes.c_double
         self.lib.bl_logits.restype = None
-        self.lib.bl_has_avx512.restype = ctypes.c_int
+        self.lib.bl_simd_bits.restype = ctypes.c_int
         self.lib.bl_workspace.restype = ctypes.c_int64
         self.lib.bl_workspace.argtypes = [ctypes.c_int64, ctypes.c_int64, ctypes.c_int64, ctypes.c_int]
         self.lib.bl_adam.restype = None
         self.lib.bl_adam.argtypes = [ctypes.c_void_p] * 4 + [ctypes.c_int64, ctypes.c_void_p] + [ctypes.c_double] * 5 + [ctypes.c_void_p]
         self.lib.bl_epoch.restype = ctypes.c_int64
-        self.avx512 = bool(self.lib.bl_has_avx512())
-        self.name = f"compiled-{variant}" + ("-avx512" if self.avx512 else "")
+        self.simd = {512: "avx512", 256: "avx2"}.get(int(self.lib.bl_simd_bits()), "")  # "": plain C loops
+        self.name = f"compiled-{variant}" + (f"-{self.simd}" if self.simd else "")
         self._work = torch.empty(0)
 
     def _workspace(self, rows: int, threads: int, npad: int, k: int) -> torch.Tensor:

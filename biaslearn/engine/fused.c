@@ -29,8 +29,14 @@
 #else
 #define BL_AVX512 0
 #endif
+#if !BL_AVX512 && defined(__AVX2__) && defined(__FMA__)
+#define BL_AVX2 1
+#else
+#define BL_AVX2 0
+#endif
+#define BL_SIMD (BL_AVX512 || BL_AVX2) /* a register-blocked path (fused_avx2.h for AVX2) */
 
-#define KMAX 16   /* outputs handled by the register-blocked AVX-512 path */
+#define KMAX 16   /* outputs handled by the register-blocked SIMD paths */
 #define KLIMIT 64 /* outputs handled at all */
 
 typedef struct {
@@ -42,6 +48,8 @@ typedef struct {
 } Step;
 
 int bl_has_avx512(void) { return BL_AVX512; }
+/* The vector path compiled in: 512 (AVX-512), 256 (AVX2 + FMA) or 0 (portable loops). */
+int bl_simd_bits(void) { return BL_AVX512 ? 512 : BL_AVX2 ? 256 : 0; }
 
 static inline float bf16_value(const uint16_t *p, int64_t j) {
     uint32_t u = (uint32_t)p[j] << 16; float f; memcpy(&f, &u, 4); return f;
@@ -219,6 +227,10 @@ static void quad_tables(const int64_t K, const float *dout, int64_t quads, float
         }
 }
 
+/* The bias gradient's tables for the n rows of a thread (quads; the n % 4 rows left over take
+ * masked adds in bias_blocks). */
+static void grad_tables(const int64_t K, const float *dout, int64_t n, float *table) { quad_tables(K, dout, n / 4, table); }
+
 /* Per lane, the 4-bit pattern of a quad's ReLU masks (bit i: row i of the quad is active). */
 static inline __m512i quad_index(const uint16_t *m) {
     __m512i x = _mm512_maskz_mov_epi32((__mmask16)m[0], _mm512_set1_epi32(1));
@@ -298,6 +310,11 @@ static inline __attribute__((always_inline)) void bias_blocks(
     }
 }
 
+#elif BL_AVX2
+#include "fused_avx2.h"
+#endif
+
+#if BL_SIMD
 #define BL_CASES(X) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11) X(12) X(13) X(14) X(15) X(16)
 #define BL_FWD(K) static void fwd_##K(int bf, int64_t N, const float *b, const float *csb, const char *const *rowp, \
     const char *const *nextp, int64_t count, float *acc, uint16_t *masks, int64_t ms) { \
@@ -325,7 +342,7 @@ typedef void (*blk_fn)(const float *, int64_t, int64_t, const float *, int64_t, 
 static const blk_fn BLK[KMAX] = {BL_CASES(BL_PTR_BLK)};
 #endif
 
-static int use_blocked(int64_t k) { return BL_AVX512 && k <= KMAX; }
+static int use_blocked(int64_t k) { return BL_SIMD && k <= KMAX; }
 
 /* Per-thread workspace layout (floats), for at most `rows` rows per thread. */
 typedef struct { int64_t acc, mask, dout, table, gb, g, hbuf, total; } Layout;
@@ -357,7 +374,7 @@ int64_t bl_workspace(int64_t batch, int64_t npad, int64_t k, int threads) {
  * if masks is not NULL, the ReLU masks for the backward pass. */
 static void forward_rows(const Step *s, const float *csb, int64_t r0, int64_t r1, float *acc, uint16_t *masks, float *out) {
     const int64_t N = s->npad, K = s->k, n = r1 - r0;
-#if BL_AVX512
+#if BL_SIMD
     if (use_blocked(K)) {
         memset(acc, 0, sizeof(float) * (n + 1) * K * 16);
         const int64_t ms = (n + 1) / 2 * 2;
@@ -396,7 +413,7 @@ static double step_rows(const Step *s, const float *csb, int64_t r0, int64_t r1,
     double loss = 0.0;
     if (s->want_gb) memset(gb, 0, sizeof(float) * N);
     if (s->want_g) memset(g, 0, sizeof(float) * N * K);
-#if BL_AVX512
+#if BL_SIMD
     if (use_blocked(K)) {
         uint16_t *masks = (uint16_t *)(w + l.mask);
         forward_rows(s, csb, r0, r1, w + l.acc, masks, out);
@@ -406,7 +423,7 @@ static double step_rows(const Step *s, const float *csb, int64_t r0, int64_t r1,
         }
         if (n % 2) for (int64_t k = 0; k < K; k++) out[n * K + k] = 0.0f;  /* the lone row's partner */
         if (s->want_gb) {
-            quad_tables(K, out, n / 4, w + l.table);
+            grad_tables(K, out, n, w + l.table);
             BLK[K - 1](out, n, (n + 1) / 2 * 2, csb, 0, N / 16, masks, w + l.table, gb);
         }
         if (s->want_g)
@@ -580,6 +597,18 @@ double bl_read_sum(const float *x, int64_t n, int threads) {
             c = _mm512_add_ps(c, _mm512_loadu_ps(x + i + 32)); d = _mm512_add_ps(d, _mm512_loadu_ps(x + i + 48));
         }
         float part = _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(a, b), _mm512_add_ps(c, d)));
+        for (; i < i1; i++) part += x[i];
+#elif BL_AVX2
+        __m256 a = _mm256_setzero_ps(), b = _mm256_setzero_ps(), c = _mm256_setzero_ps(), d = _mm256_setzero_ps();
+        int64_t i = i0;
+        for (; i + 32 <= i1; i += 32) {
+            a = _mm256_add_ps(a, _mm256_loadu_ps(x + i)); b = _mm256_add_ps(b, _mm256_loadu_ps(x + i + 8));
+            c = _mm256_add_ps(c, _mm256_loadu_ps(x + i + 16)); d = _mm256_add_ps(d, _mm256_loadu_ps(x + i + 24));
+        }
+        float lanes[8];
+        _mm256_storeu_ps(lanes, _mm256_add_ps(_mm256_add_ps(a, b), _mm256_add_ps(c, d)));
+        float part = 0.0f;
+        for (int u = 0; u < 8; u++) part += lanes[u];
         for (; i < i1; i++) part += x[i];
 #else
         float part = 0.0f;
