@@ -329,3 +329,55 @@ def test_one_call_epoch_matches_batch_by_batch(task, regression, kernel, kind):
     assert m1 == pytest.approx(m2, rel=1e-12)
     for a, b in zip(p1 + g1 + v1, p2 + g2 + v2):
         assert torch.equal(a, b)
+
+
+def _cpu_flags() -> set[str]:
+    try:
+        with open("/proc/cpuinfo") as f:
+            return {flag for line in f if line.startswith("flags") for flag in line.split(":", 1)[1].split()}
+    except OSError:
+        return set()
+
+
+# Each vector path of fused.c built explicitly (whatever -march=native picks on this CPU), where the
+# CPU can run it: (extra gcc flags, CPU flags needed, bl_simd_bits expected).
+VECTOR_BUILDS = {
+    "avx2": (["-mavx2", "-mfma", "-mbmi2", "-mno-avx512f"], {"avx2", "fma", "bmi2"}, 256),
+    "avx2-no-pdep": (["-mavx2", "-mfma", "-mno-avx512f", "-DBL_FAST_PDEP=0"], {"avx2", "fma"}, 256),
+    "avx512": (["-mavx512f", "-mavx512bw", "-mavx2", "-mfma"], {"avx512f", "avx512bw"}, 512),
+}
+
+
+@pytest.mark.parametrize("build", sorted(VECTOR_BUILDS))
+def test_each_vector_path_agrees_with_torch(build, tmp_path, monkeypatch):
+    """The AVX2 path (with and without pdep) and the AVX-512 path give the PyTorch kernel's loss,
+    gradients and logits, odd batches, several column tiles and 1-16 outputs included."""
+    import platform
+
+    flags, needs, bits = VECTOR_BUILDS[build]
+    if platform.machine() not in ("x86_64", "AMD64") or not needs <= _cpu_flags():
+        pytest.skip(f"this CPU cannot run the {build} path")
+    target = tmp_path / f"fused-{build}.so"
+    compiled.compile_source(compiled.SOURCE, "portable", target, flags)
+    kernel = compiled.CompiledKernel(build, target)
+    assert int(kernel.lib.bl_simd_bits()) == bits
+    monkeypatch.setattr(compiled, "MIN_WORK", 1)
+    g = torch.Generator().manual_seed(7)
+    for units, outputs, dtype, batch in ((600, 10, torch.float32, 33), (50, 3, torch.bfloat16, 20), (300, 16, torch.float32, 7)):
+        npad = planner.padded(units)
+        rows = torch.randn(90, npad, generator=g).to(dtype)
+        rows[:, units:] = 0
+        rows[3, :7] = 0  # z exactly 0 where b is 0: the unit is off (torch's ReLU gradient at 0)
+        b, cs, c = torch.randn(npad, generator=g), torch.randn(outputs, npad, generator=g), torch.randn(outputs, generator=g)
+        b[units:], cs[:, units:], b[:7] = 0, 0, 0
+        index = torch.randint(0, 90, (batch,), generator=g)
+        index[0] = 3
+        y = torch.randint(0, outputs, (batch,), generator=g)
+        want = TorchKernel().step(rows, index, b, cs, c, 0, y, True, True)
+        for threads in (1, 2):
+            got = kernel.step(rows, index, b, cs, c, 0, y, True, True, threads)
+            assert got[0] == pytest.approx(want[0], rel=1e-5)
+            for a, w in zip(got[1:], want[1:]):
+                torch.testing.assert_close(a, w, rtol=1e-4, atol=1e-5)
+            torch.testing.assert_close(kernel.logits(rows, 5, 17, b, cs, c, threads), TorchKernel().logits(rows, 5, 17, b, cs, c),
+                                       rtol=1e-4, atol=1e-4)

@@ -13,7 +13,8 @@
  * accumulators are reduced at the end of the batch. bl_epoch runs whole epochs (steps and Adam) of
  * one or several networks sharing the rows in one call.
  * Build: gcc -O3 -fno-math-errno -fopenmp [-march=native] -shared -fPIC (-fno-math-errno lets
- * Adam's sqrtf vectorise; results are unchanged). Without AVX-512 the portable C loops are used
+ * Adam's sqrtf vectorise; results are unchanged). With AVX2 + FMA and no AVX-512 the path of
+ * fused_avx2.h is used, on other CPUs the portable C loops
  * (same results to float tolerance). See biaslearn/engine/torch_kernel.py for the reference
  * equations. */
 #include <math.h>
@@ -89,22 +90,21 @@ static void forward_row_portable(const Step *s, const void *p, float *h, float *
         float v = (s->bf16 ? bf16_value((const uint16_t *)p, j) : ((const float *)p)[j]) + s->b[j];
         h[j] = v > 0.0f ? v : 0.0f;
     }
-    for (int64_t k = 0; k < K; k++) {
-        const float *ck = s->cs + k * N; float acc = 0.0f;
-        for (int64_t j = 0; j < N; j++) acc += h[j] * ck[j];
+    for (int64_t k = 0; k < K; k++) {  /* 16 partial sums (npad is a multiple of 16): the compiler vectorises them */
+        const float *ck = s->cs + k * N; float part[16] = {0.0f}, acc = 0.0f;
+        for (int64_t j = 0; j < N; j += 16)
+            for (int u = 0; u < 16; u++) part[u] += h[j + u] * ck[j + u];
+        for (int u = 0; u < 16; u++) acc += part[u];
         out[k] = acc + s->c[k];
     }
 }
 
 static void backward_row_portable(const Step *s, const float *h, const float *dout, float *gb, float *g) {
     int64_t N = s->npad, K = s->k;
-    if (s->want_gb)
-        for (int64_t j = 0; j < N; j++) {
-            if (h[j] > 0.0f) {
-                float d = 0.0f;
-                for (int64_t k = 0; k < K; k++) d += dout[k] * s->cs[k * N + j];
-                gb[j] += d;
-            }
+    if (s->want_gb)  /* gb += [h > 0] * (Cs^T dout), output by output over contiguous columns (vectorises) */
+        for (int64_t k = 0; k < K; k++) {
+            const float *ck = s->cs + k * N; const float dk = dout[k];
+            for (int64_t j = 0; j < N; j++) gb[j] += (h[j] > 0.0f ? dk : 0.0f) * ck[j];
         }
     if (s->want_g)
         for (int64_t k = 0; k < K; k++) {

@@ -2,18 +2,21 @@
  * Included by fused.c only; same operands, layouts and results (to float tolerance) as the AVX-512
  * path: 16-column blocks (readout blocked (npad/16, K, 16), one uint16 ReLU mask per row and block),
  * each block taken as two 8-lane halves.
- * Forward: one row at a time (K accumulators of 8 lanes fit the 16 ymm registers; two rows would
- * not), rows of a group swept tile by tile so the readout tile stays in L1.
- * Bias gradient: E_k = sum_r [z_r > 0] d_r[k] by table lookup over row triples (8-entry tables, one
- * vpermps per triple, output and 8 columns in place of 3 masked adds). The per-lane 3-bit index is
- * made from the three rows' mask bytes with pdep where it is fast (BMI2, not Zen 1/2, whose pdep is
+ * Forward: rows by pairs, outputs in passes of KPASS (2 x KPASS accumulators of 8 lanes fit the 16
+ * ymm registers with the pair's h; each readout value loaded feeds two FMAs), rows of a group swept
+ * tile by tile so the readout tile stays in L1.
+ * Bias gradient: E_k = sum_r [z_r > 0] d_r[k] by table lookup over row pairs (4-entry tables, one
+ * vpermilps per pair, output and 8 columns in place of 2 masked adds). The per-lane 2-bit index is
+ * made from the two rows' mask bytes with pdep where it is fast (BMI2, not Zen 1/2, whose pdep is
  * microcoded), else with vector shifts. */
 #include <immintrin.h>
 
+#ifndef BL_FAST_PDEP
 #if defined(__BMI2__) && !defined(__znver1__) && !defined(__znver2__)
 #define BL_FAST_PDEP 1
 #else
 #define BL_FAST_PDEP 0
+#endif
 #endif
 
 static inline __m256 load_row8(const void *p, int bf16, int64_t j) {
@@ -24,48 +27,68 @@ static inline __m256 load_row8(const void *p, int bf16, int64_t j) {
     return _mm256_loadu_ps((const float *)p + j);
 }
 
-/* Forward of one row over columns [j0, j1): partial logits (lanes 0-7 of the row's K x 16
- * accumulator block) kept in acc between tiles; the ReLU mask of each 16-column block stored at m
- * (stride ms) when m is not NULL. n: where to prefetch (the row's next tile). */
-static inline __attribute__((always_inline)) void row_forward_tile(
-    const int K, const int bf, const void *p, const void *n, const float *b, const float *csb,
-    int64_t j0, int64_t j1, float *acc, uint16_t *m, int64_t ms) {
-    __m256 a[KMAX];
+#ifndef KPASS
+#define KPASS 5 /* outputs per pass of a row pair: 2 x KPASS accumulators + the pair's h in 16 ymm registers */
+#endif
+
+/* One pass of a row pair over columns [j0, j1) for outputs [k0, k0 + KN): partial logits (lanes
+ * 0-7 of each row's K x 16 accumulator block) kept in acc0/acc1 between tiles. The first pass
+ * (m0 not NULL) stores the ReLU masks of each 16-column block; later passes recompute z from the
+ * rows, now in L1. n0/n1: where to prefetch (the rows' next tile), first pass only. */
+static inline __attribute__((always_inline)) void pair_pass(
+    const int KN, const int K, const int k0, const int bf, const void *p0, const void *p1, const void *n0,
+    const void *n1, const float *b, const float *csb, int64_t j0, int64_t j1, float *acc0, float *acc1,
+    uint16_t *m0, uint16_t *m1, int64_t ms) {
+    __m256 a0[KPASS], a1[KPASS];
     const __m256 zero = _mm256_setzero_ps();
-    if (m) m += (j0 >> 4) * ms;
+    const int first = k0 == 0;
+    if (m0) { m0 += (j0 >> 4) * ms; m1 += (j0 >> 4) * ms; }
 #pragma GCC unroll 16
-    for (int k = 0; k < K; k++) a[k] = _mm256_loadu_ps(acc + 16 * k);
+    for (int k = 0; k < KN; k++) { a0[k] = _mm256_loadu_ps(acc0 + 16 * (k0 + k)); a1[k] = _mm256_loadu_ps(acc1 + 16 * (k0 + k)); }
     for (int64_t j = j0; j < j1; j += 16) {
-        _mm_prefetch((const char *)n + (bf ? 2 : 4) * j, _MM_HINT_T0);
-        __m256 zl = _mm256_add_ps(load_row8(p, bf, j), _mm256_loadu_ps(b + j));
-        __m256 zh = _mm256_add_ps(load_row8(p, bf, j + 8), _mm256_loadu_ps(b + j + 8));
-        __m256 ml = _mm256_cmp_ps(zl, zero, _CMP_GT_OQ), mh = _mm256_cmp_ps(zh, zero, _CMP_GT_OQ);
-        if (m) { *m = (uint16_t)(_mm256_movemask_ps(ml) | _mm256_movemask_ps(mh) << 8); m += ms; }
-        __m256 hl = _mm256_and_ps(ml, zl), hh = _mm256_and_ps(mh, zh);
-        const float *cj = csb + (j >> 4) * K * 16;
+        if (first) { _mm_prefetch((const char *)n0 + (bf ? 2 : 4) * j, PF_HINT); _mm_prefetch((const char *)n1 + (bf ? 2 : 4) * j, PF_HINT); }
+        const __m256 bl = _mm256_loadu_ps(b + j), bh = _mm256_loadu_ps(b + j + 8);
+        __m256 z0l = _mm256_add_ps(load_row8(p0, bf, j), bl), z0h = _mm256_add_ps(load_row8(p0, bf, j + 8), bh);
+        __m256 z1l = _mm256_add_ps(load_row8(p1, bf, j), bl), z1h = _mm256_add_ps(load_row8(p1, bf, j + 8), bh);
+        __m256 c0l = _mm256_cmp_ps(z0l, zero, _CMP_GT_OQ), c0h = _mm256_cmp_ps(z0h, zero, _CMP_GT_OQ);
+        __m256 c1l = _mm256_cmp_ps(z1l, zero, _CMP_GT_OQ), c1h = _mm256_cmp_ps(z1h, zero, _CMP_GT_OQ);
+        if (m0) {
+            *m0 = (uint16_t)(_mm256_movemask_ps(c0l) | _mm256_movemask_ps(c0h) << 8); m0 += ms;
+            *m1 = (uint16_t)(_mm256_movemask_ps(c1l) | _mm256_movemask_ps(c1h) << 8); m1 += ms;
+        }
+        __m256 h0l = _mm256_and_ps(c0l, z0l), h0h = _mm256_and_ps(c0h, z0h);
+        __m256 h1l = _mm256_and_ps(c1l, z1l), h1h = _mm256_and_ps(c1h, z1h);
+        const float *cj = csb + ((j >> 4) * K + k0) * 16;
 #pragma GCC unroll 16
-        for (int k = 0; k < K; k++) {
-            a[k] = _mm256_fmadd_ps(hl, _mm256_load_ps(cj + 16 * k), a[k]);
-            a[k] = _mm256_fmadd_ps(hh, _mm256_load_ps(cj + 16 * k + 8), a[k]);
+        for (int k = 0; k < KN; k++) {
+            const __m256 cl = _mm256_load_ps(cj + 16 * k), ch = _mm256_load_ps(cj + 16 * k + 8);
+            a0[k] = _mm256_fmadd_ps(h0h, ch, _mm256_fmadd_ps(h0l, cl, a0[k]));
+            a1[k] = _mm256_fmadd_ps(h1h, ch, _mm256_fmadd_ps(h1l, cl, a1[k]));
         }
     }
 #pragma GCC unroll 16
-    for (int k = 0; k < K; k++) _mm256_storeu_ps(acc + 16 * k, a[k]);
+    for (int k = 0; k < KN; k++) { _mm256_storeu_ps(acc0 + 16 * (k0 + k), a0[k]); _mm256_storeu_ps(acc1 + 16 * (k0 + k), a1[k]); }
 }
 
-/* Forward of one group of `count` rows (row pointers rowp), all tiles: each tile is swept by every
- * row of the group while its readout block is in L1. nextp: the next group's rows, whose first
- * tile is prefetched during this group's last tile. Same signature as the AVX-512 group_forward. */
+/* Forward of one group of `count` rows (row pointers rowp, padded to even count), all tiles: each
+ * tile is swept by every pair of the group, in passes of KPASS outputs, while its readout block is
+ * in L1. nextp: the next group's rows, whose first tile is prefetched during this group's last
+ * tile. Same signature as the AVX-512 group_forward. */
 static inline __attribute__((always_inline)) void group_forward(
     const int K, const int bf, int64_t N, const float *b, const float *csb, const char *const *rowp,
     const char *const *nextp, int64_t count, float *acc, uint16_t *masks, int64_t ms) {
     const int64_t esz = bf ? 2 : 4;
     for (int64_t j0 = 0; j0 < N; j0 += TILE) {
         const int64_t j1 = j0 + TILE < N ? j0 + TILE : N;
-        for (int64_t i = 0; i < count; i++) {
-            const char *p = rowp[i];
-            const char *n = j1 < N ? p + esz * TILE : (const char *)((uintptr_t)nextp[i] - (uintptr_t)(esz * j0));
-            row_forward_tile(K, bf, p, n, b, csb, j0, j1, acc + i * K * 16, masks ? masks + i : NULL, ms);
+        for (int64_t i = 0; i < count; i += 2) {
+            const char *p0 = rowp[i], *p1 = rowp[i + 1];
+            const char *n0 = j1 < N ? p0 + esz * TILE : (const char *)((uintptr_t)nextp[i] - (uintptr_t)(esz * j0));
+            const char *n1 = j1 < N ? p1 + esz * TILE : (const char *)((uintptr_t)nextp[i + 1] - (uintptr_t)(esz * j0));
+            float *acc0 = acc + i * K * 16, *acc1 = acc + (i + 1) * K * 16;
+#pragma GCC unroll 4
+            for (int k0 = 0; k0 < K; k0 += KPASS)
+                pair_pass(K - k0 < KPASS ? K - k0 : KPASS, K, k0, bf, p0, p1, n0, n1, b, csb, j0, j1, acc0, acc1,
+                          masks && k0 == 0 ? masks + i : NULL, masks && k0 == 0 ? masks + i + 1 : NULL, ms);
         }
     }
 }
@@ -93,43 +116,38 @@ static inline __attribute__((always_inline)) void pair_readout_tile(
     }
 }
 
-/* Lookup tables for the bias gradient: rows are taken in triples (rows past n count as zero);
- * for triple q and output k, table[(q * K + k) * 8 + s] = sum over the rows i of the triple with
- * bit i of s set of d_i[k]. */
+/* Lookup tables for the bias gradient: rows are taken in pairs (a row past n counts as zero);
+ * for pair q and output k, table[(q * K + k) * 8 + s] (and + 4 + s, the same, for the upper
+ * 128-bit lane) = sum over the rows i of the pair with bit i of s set of d_i[k]. */
 static void grad_tables(const int64_t K, const float *dout, int64_t n, float *table) {
-    for (int64_t q = 0; 3 * q < n; q++)
+    for (int64_t q = 0; 2 * q < n; q++)
         for (int64_t k = 0; k < K; k++) {
             float *t = table + (q * K + k) * 8;
-            t[0] = 0.0f;
-            for (int s = 1; s < 8; s++) {
-                int hi = 31 - __builtin_clz((unsigned)s);
-                int64_t r = 3 * q + hi;
-                t[s] = t[s ^ (1 << hi)] + (r < n ? dout[r * K + k] : 0.0f);
-            }
+            const float d0 = dout[2 * q * K + k], d1 = 2 * q + 1 < n ? dout[(2 * q + 1) * K + k] : 0.0f;
+            t[0] = t[4] = 0.0f; t[1] = t[5] = d0; t[2] = t[6] = d1; t[3] = t[7] = d0 + d1;
         }
 }
 
-/* Per lane of one 8-column half, the 3-bit pattern of a triple's ReLU masks (bit i: row i active),
- * from the rows' mask bytes m0, m1, m2 of that half. */
-static inline __m256i triple_index(unsigned m0, unsigned m1, unsigned m2) {
+/* Per lane of one 8-column half, the 2-bit pattern of a pair's ReLU masks (bit i: row i active),
+ * from the rows' mask bytes m0, m1 of that half. */
+static inline __m256i pair_index(unsigned m0, unsigned m1) {
 #if BL_FAST_PDEP
-    uint64_t x = _pdep_u64(m0, 0x0101010101010101ull) | _pdep_u64(m1, 0x0202020202020202ull) |
-                 _pdep_u64(m2, 0x0404040404040404ull);
+    uint64_t x = _pdep_u64(m0, 0x0101010101010101ull) | _pdep_u64(m1, 0x0202020202020202ull);
     return _mm256_cvtepu8_epi32(_mm_cvtsi64_si128((long long)x));
 #else
-    const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), one = _mm256_set1_epi32(1);
-    __m256i v = _mm256_set1_epi32((int)(m0 | m1 << 8 | m2 << 16));
-    __m256i i0 = _mm256_and_si256(_mm256_srlv_epi32(v, lane), one);
+    const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    __m256i v = _mm256_set1_epi32((int)(m0 | m1 << 8));
+    __m256i i0 = _mm256_and_si256(_mm256_srlv_epi32(v, lane), _mm256_set1_epi32(1));
     __m256i i1 = _mm256_and_si256(_mm256_srlv_epi32(v, _mm256_add_epi32(lane, _mm256_set1_epi32(7))), _mm256_set1_epi32(2));
-    __m256i i2 = _mm256_and_si256(_mm256_srlv_epi32(v, _mm256_add_epi32(lane, _mm256_set1_epi32(14))), _mm256_set1_epi32(4));
-    return _mm256_or_si256(_mm256_or_si256(i0, i1), i2);
+    return _mm256_or_si256(i0, i1);
 #endif
 }
 
 /* gb over column blocks [jb0, jb1) (16 columns each) from all n rows of this thread, each block
- * as two 8-column halves: E_k accumulated in registers over the row triples by table lookup, then
- * gb += sum_k Cs_k E_k once per half. masks are stored block-major: masks[jb * ms + r]. Same
- * signature as the AVX-512 bias_blocks. */
+ * as two 8-column halves: E_k accumulated in registers over the row pairs by table lookup (one
+ * in-lane vpermilps per pair and output: 1 per cycle on Zen 3, where the cross-lane vpermps that
+ * triples would need is 1 per 2 cycles), then gb += sum_k Cs_k E_k once per half. masks are
+ * stored block-major: masks[jb * ms + r]. Same signature as the AVX-512 bias_blocks. */
 static inline __attribute__((always_inline)) void bias_blocks(
     const int K, const float *dout, int64_t n, int64_t ms, const float *csb, int64_t jb0, int64_t jb1,
     const uint16_t *masks, const float *table, float *gb) {
@@ -141,15 +159,13 @@ static inline __attribute__((always_inline)) void bias_blocks(
             __m256 e[KMAX];
 #pragma GCC unroll 16
             for (int k = 0; k < K; k++) e[k] = _mm256_setzero_ps();
-            for (int64_t r = 0; r < n; r += 3) {
-                unsigned m0 = (ma[r] >> shift) & 0xff;
-                unsigned m1 = r + 1 < n ? (ma[r + 1] >> shift) & 0xff : 0;
-                unsigned m2 = r + 2 < n ? (ma[r + 2] >> shift) & 0xff : 0;
-                __m256i idx = triple_index(m0, m1, m2);
-                const float *t = table + (r / 3) * K * 8;
+            for (int64_t r = 0; r < n; r += 2) {
+                unsigned m0 = (ma[r] >> shift) & 0xff, m1 = r + 1 < n ? (ma[r + 1] >> shift) & 0xff : 0;
+                __m256i idx = pair_index(m0, m1);
+                const float *t = table + (r / 2) * K * 8;
 #pragma GCC unroll 16
                 for (int k = 0; k < K; k++)
-                    e[k] = _mm256_add_ps(e[k], _mm256_permutevar8x32_ps(_mm256_load_ps(t + 8 * k), idx));
+                    e[k] = _mm256_add_ps(e[k], _mm256_permutevar_ps(_mm256_load_ps(t + 8 * k), idx));
             }
             const float *c = csb + jb * K * 16 + shift;
             float *g = gb + jb * 16 + shift;
