@@ -12,10 +12,10 @@ from biaslearn.data import Task, from_tensors, load_task
 from biaslearn.errors import BiaslearnError
 from biaslearn.models import FeedForward, NetworkSpec, WeightDistribution, feedforward
 from biaslearn.models.bank import BiasBank
-from biaslearn.training import METHODS, TrainConfig, evaluate, get_method, train
+from biaslearn.training import METHODS, TrainConfig, evaluate, get_method, train, train_epochs
 
 __all__ = [
     "Task", "from_tensors", "load_task", "BiaslearnError", "FeedForward", "NetworkSpec",
     "WeightDistribution", "feedforward", "BiasBank", "METHODS", "TrainConfig", "evaluate",
-    "get_method", "train",
+    "get_method", "train", "train_epochs",
 ]

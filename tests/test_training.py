@@ -81,3 +81,21 @@ def test_divergence_is_a_clear_error(tiny_task):
     net = bl.feedforward(12, [16], 4, seed=0, readout="uniform:1e38")
     with pytest.raises(bl.BiaslearnError, match="diverged"):
         bl.train(net, tiny_task, "full", bl.TrainConfig(epochs=1, lr=1e3, engine="plain"))
+
+
+def test_train_epochs_interleaved_runs_match_separate_runs(digits):
+    """Two runs driven epoch by epoch in alternation give each run's own history and biases."""
+    config = bl.TrainConfig(epochs=3, batch_size=64, lr=1e-2, engine="plain")
+    alone = [_net(digits, "bias", seed=s) for s in (0, 1)]
+    want = [bl.train(net, digits, "bias", config) for net in alone]
+    nets = [_net(digits, "bias", seed=s) for s in (0, 1)]
+    runs = [bl.train_epochs(net, digits, "bias", config) for net in nets]
+    got = [[], []]
+    for _ in range(config.epochs):
+        for i, run in enumerate(runs):
+            got[i].append(next(run))
+    for i in range(2):
+        assert [h["train_loss"] for h in got[i]] == [h["train_loss"] for h in want[i]]
+        assert torch.equal(nets[i].hidden[0].bias, alone[i].hidden[0].bias)
+        with pytest.raises(StopIteration):
+            next(runs[i])

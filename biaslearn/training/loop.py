@@ -9,7 +9,7 @@ import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 import torch
 import torch.nn.functional as F
@@ -117,7 +117,24 @@ def train(
     With `checkpoint_dir`, state is saved after each epoch and an existing checkpoint is resumed,
     giving the same history as an uninterrupted run. `epoch_runner` replaces `plain_epoch`
     (the fast engine plugs in here); by default `config.engine` picks it. A runner with an
-    `evaluate(model, split, loss, batch_size)` method also evaluates the test split."""
+    `evaluate(model, split, loss, batch_size)` method also evaluates the test split.
+    `train_epochs` is the same, one epoch at a time."""
+    return list(train_epochs(model, task, method, config, checkpoint_dir=checkpoint_dir, on_epoch=on_epoch, epoch_runner=epoch_runner))
+
+
+def train_epochs(
+    model: nn.Module,
+    task: Task,
+    method: str | Method = "bias",
+    config: TrainConfig = TrainConfig(),
+    *,
+    checkpoint_dir: str | Path | None = None,
+    on_epoch: Callable[[dict], None] | None = None,
+    epoch_runner=None,
+) -> Iterator[dict]:
+    """`train` as a generator: yields the history's records one by one (those resumed from a
+    checkpoint first), each new epoch's as soon as it is trained, evaluated and checkpointed, so
+    a caller can interleave the epochs of several runs or stop early."""
     method = get_method(method) if isinstance(method, str) else method
     loss = loss_fn(task, config)
     params = method.apply(model)
@@ -133,6 +150,7 @@ def train(
             model.load_state_dict(state["model"])
             optimizer.load_state_dict(state["optimizer"])
             history, first_epoch = list(state["history"]), state["epoch"] + 1
+    yield from history
     for epoch in range(first_epoch, config.epochs):
         method.on_epoch_start(model, epoch, config.epochs, config.steepness_final)
         order = torch.randperm(len(task.train), generator=rng.generator(config.seed, f"order/{epoch}"))
@@ -149,7 +167,7 @@ def train(
             checkpoint.save(checkpoint_dir, model=model, optimizer=optimizer, epoch=epoch, history=history, fingerprint=fingerprint)
         if on_epoch is not None:
             on_epoch(record)
-    return history
+        yield record
 
 
 def _choose_runner(model, task, method, config):
