@@ -1,4 +1,4 @@
-"""Kernel choice: compiled native (AVX-512 where present) -> compiled portable -> PyTorch.
+"""Kernel choice: compiled native (AVX-512, else AVX2 + FMA, where present) -> compiled portable -> PyTorch.
 
 `choose_kernel("auto")` takes the first that builds and passes its self-check; each fallback is
 logged on "biaslearn.engine". "compiled", "portable" and "torch" ask for one path (a compiled
