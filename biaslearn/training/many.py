@@ -5,13 +5,17 @@ frozen W1 (bitwise) on tasks with the same inputs (labels, readouts, learning ra
 all with the same data order, on one shared row cache. Interleaved, every network takes its step on
 each batch in turn (in one compiled call where the engine can), so the batch's rows come from the
 CPU cache after the first network; otherwise the networks train one after another, each epoch in
-one compiled call. `interleave="auto"` (default) interleaves only where that measured faster: a
-batch of cached rows of at most `engine.runner.JOINT_BATCH_BYTES` (benchmarks/engine_speed.py,
-section "many bias vectors"; docs/benchmarks.md). Each network's history equals
+one compiled call. `interleave="auto"` (default) interleaves only where that is faster, measured
+on this machine: the first epoch runs in MEASURE_CHUNKS runs of consecutive batches, alternately
+interleaved and one network after another, and the faster per batch takes the other epochs (the
+gain depends on the CPU's caches: docs/benchmarks.md, section "many bias vectors"); with a single
+epoch or few batches the size rule `engine.runner.joint_pays` decides. Both ways give bitwise the
+same training, so the choice changes speed only. Each network's history equals
 `train(model, task, method, config)` run alone (no checkpoints here)."""
 
 from __future__ import annotations
 
+import logging
 import time
 
 import torch
@@ -23,10 +27,39 @@ from biaslearn.errors import BiaslearnError
 from biaslearn.training.loop import TrainConfig, loss_fn
 from biaslearn.training.methods import get_method
 
+log = logging.getLogger("biaslearn.engine")
+MEASURE_CHUNKS = 4  # runs of consecutive batches in the measured first epoch (alternating ways)
+MEASURE_MIN_BATCHES = 8  # fewer batches per epoch: the size rule decides, no measurement
+
+
+def measured_epoch(states, order: torch.Tensor, batch_size: int) -> tuple[list[float], bool]:
+    """One epoch of the networks' states in MEASURE_CHUNKS runs of consecutive batches, alternately
+    interleaved (one compiled call for all networks) and one network after another. Returns each
+    network's mean loss over the epoch's batches and whether interleaving was faster per batch."""
+    batches = (len(order) + batch_size - 1) // batch_size
+    bounds = [round(c * batches / MEASURE_CHUNKS) for c in range(MEASURE_CHUNKS + 1)]
+    sums, seconds, counts = [0.0] * len(states), {True: 0.0, False: 0.0}, {True: 0, False: 0}
+    for c in range(MEASURE_CHUNKS):
+        count = bounds[c + 1] - bounds[c]
+        if count == 0:
+            continue
+        part, together = order[bounds[c] * batch_size : bounds[c + 1] * batch_size], c % 2 == 0
+        start = time.perf_counter()
+        means = run_together(states, part, batch_size) if together else [s.run(part, batch_size) for s in states]
+        seconds[together] += time.perf_counter() - start
+        counts[together] += count
+        sums = [total + m * count for total, m in zip(sums, means)]
+    per = {way: seconds[way] / max(1, counts[way]) for way in (True, False)}
+    faster = per[True] < per[False]
+    log.info("train_many: %d networks, interleaved %.4f s vs one after another %.4f s per batch: %s",
+             len(states), per[True], per[False], "interleaving" if faster else "one after another")
+    return [total / batches for total in sums], faster
+
 
 def train_many(models, tasks, method="bias", configs=None, *, interleave: bool | str = "auto") -> list[list[dict]]:
     """Returns one history per model (list of per-epoch dicts as `train` returns; "seconds" is the
-    time of the shared pass divided by the number of models)."""
+    time of the shared pass divided by the number of models; "way" says how the epoch ran:
+    "interleaved", "one after another" or "measured" (both, to choose))."""
     if interleave not in (True, False, "auto"):
         raise BiaslearnError(f"train_many: interleave must be True, False or 'auto', got {interleave!r}")
     models = list(models)
@@ -57,6 +90,7 @@ def train_many(models, tasks, method="bias", configs=None, *, interleave: bool |
     runners = [EngineRunner(m, t, method) for m, t in zip(models, tasks)]
     histories: list[list[dict]] = [[] for _ in models]
     n = len(tasks[0].train)
+    measured = None  # interleave="auto": which way the measured first epoch found faster
     for epoch in range(epochs):
         for m in models:
             method.on_epoch_start(m, epoch, epochs, steepness)
@@ -65,8 +99,15 @@ def train_many(models, tasks, method="bias", configs=None, *, interleave: bool |
         start = time.perf_counter()
         batches = range(0, n, batch_size)
         joint = can_run_together(states)
-        together = joint and joint_pays(states, batch_size) if interleave == "auto" else interleave
-        if together and joint:
+        measure = (interleave == "auto" and joint and measured is None and len(models) > 1 and epochs > 1
+                   and len(batches) >= MEASURE_MIN_BATCHES)
+        if interleave != "auto":
+            together = interleave
+        else:
+            together = measured if measured is not None else joint and joint_pays(states, batch_size)
+        if measure:
+            means, measured = measured_epoch(states, order, batch_size)
+        elif together and joint:
             means = run_together(states, order, batch_size)
         elif together:
             totals = [0.0] * len(models)
@@ -82,7 +123,8 @@ def train_many(models, tasks, method="bias", configs=None, *, interleave: bool |
             train_loss = means[i]
             if not torch.isfinite(torch.tensor(train_loss)):
                 raise BiaslearnError(f"training diverged at epoch {epoch} (model {i}, loss {train_loss}); lower lr")
-            record = {"epoch": epoch, "train_loss": train_loss, "seconds": seconds}
+            way = "measured" if measure else "interleaved" if together else "one after another"
+            record = {"epoch": epoch, "train_loss": train_loss, "seconds": seconds, "way": way}
             record.update({f"test_{k}": v for k, v in r.evaluate(m, t.test, l, configs[i].eval_batch_size).items()})
             histories[i].append(record)
     return histories
