@@ -1,11 +1,11 @@
 """Builds and loads the compiled kernel (fused.c) with gcc at first use, cached on disk.
 
 Two builds: "native" (-march=native: the register-blocked AVX-512 path where the CPU has it, else
-the AVX2 + FMA path of fused_avx2.h) and "portable" (baseline x86-64/aarch64 code, plain C loops). The shared object is cached under
-$BIASLEARN_CACHE_DIR or $XDG_CACHE_HOME/biaslearn or ~/.cache/biaslearn, named by a hash of the
-source, flags, compiler and CPU, so a new machine or a new source compiles afresh. Each load
-runs a small self-check against the PyTorch kernel; any failure (no compiler, build error,
-mismatch) is logged and the caller falls back to the next path."""
+the AVX2 + FMA path of fused_avx2.h) and "portable" (baseline x86-64/aarch64 code, plain C loops).
+The shared object is cached under $BIASLEARN_CACHE_DIR or $XDG_CACHE_HOME/biaslearn or
+~/.cache/biaslearn, named by a hash of the sources, flags, compiler and CPU, so a new machine or a
+new source compiles afresh. Each load runs a small self-check against the PyTorch kernel; any
+failure (no compiler, build error, mismatch) is logged and the caller falls back to the next path."""
 
 from __future__ import annotations
 
@@ -73,8 +73,9 @@ def compile_source(source: Path, variant: str, out: Path, extra: list[str] | tup
 def build(variant: str) -> Path:
     """Compile fused.c for `variant` (or reuse the cached build); returns the .so path."""
     version = subprocess.run([compiler(), "--version"], capture_output=True, text=True).stdout.splitlines()[:1]
+    sources = SOURCE.read_bytes() + b"".join(h.read_bytes() for h in HEADERS)
     digest = hashlib.sha256(
-        SOURCE.read_bytes() + b"".join(h.read_bytes() for h in HEADERS) + repr((FLAGS[variant], version, platform.machine(), _cpu_id() if variant == "native" else "")).encode()
+        sources + repr((FLAGS[variant], version, platform.machine(), _cpu_id() if variant == "native" else "")).encode()
     ).hexdigest()[:16]
     target = cache_dir() / f"fused-{variant}-{digest}.so"
     if target.exists():

@@ -14,9 +14,8 @@
  * one or several networks sharing the rows in one call.
  * Build: gcc -O3 -fno-math-errno -fopenmp [-march=native] -shared -fPIC (-fno-math-errno lets
  * Adam's sqrtf vectorise; results are unchanged). With AVX2 + FMA and no AVX-512 the path of
- * fused_avx2.h is used, on other CPUs the portable C loops
- * (same results to float tolerance). See biaslearn/engine/torch_kernel.py for the reference
- * equations. */
+ * fused_avx2.h is used, on other CPUs the portable C loops (same results to float tolerance). See
+ * biaslearn/engine/torch_kernel.py for the reference equations. */
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -48,7 +47,6 @@ typedef struct {
     int want_gb, want_g;
 } Step;
 
-int bl_has_avx512(void) { return BL_AVX512; }
 /* The vector path compiled in: 512 (AVX-512), 256 (AVX2 + FMA) or 0 (portable loops). */
 int bl_simd_bits(void) { return BL_AVX512 ? 512 : BL_AVX2 ? 256 : 0; }
 

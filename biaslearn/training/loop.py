@@ -119,7 +119,8 @@ def train(
     (the fast engine plugs in here); by default `config.engine` picks it. A runner with an
     `evaluate(model, split, loss, batch_size)` method also evaluates the test split.
     `train_epochs` is the same, one epoch at a time."""
-    return list(train_epochs(model, task, method, config, checkpoint_dir=checkpoint_dir, on_epoch=on_epoch, epoch_runner=epoch_runner))
+    epochs = train_epochs(model, task, method, config, checkpoint_dir=checkpoint_dir, on_epoch=on_epoch, epoch_runner=epoch_runner)
+    return list(epochs)
 
 
 def train_epochs(
