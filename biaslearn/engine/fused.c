@@ -168,27 +168,6 @@ static inline __attribute__((always_inline)) void pair_forward_tile(
     for (int k = 0; k < K; k++) { _mm512_store_ps(acc0 + 16 * k, a0[k]); _mm512_store_ps(acc1 + 16 * k, a1[k]); }
 }
 
-/* Forward of one group of `count` rows (row pointers rowp, padded to even count), all tiles: each
- * tile is swept by every pair of the group while its readout block is in L1. nextp: the rows of
- * the next group, whose first tile is prefetched during this group's last tile. */
-static inline __attribute__((always_inline)) void group_forward(
-    const int K, const int bf, int64_t N, const float *b, const float *csb, const char *const *rowp,
-    const char *const *nextp, int64_t count, float *acc, uint16_t *masks, int64_t ms) {
-    const int64_t esz = bf ? 2 : 4;
-    for (int64_t j0 = 0; j0 < N; j0 += TILE) {
-        const int64_t j1 = j0 + TILE < N ? j0 + TILE : N;
-        for (int64_t i = 0; i < count; i += 2) {
-            const char *p0 = rowp[i], *p1 = rowp[i + 1];
-            /* pair_forward_tile prefetches n + esz * j for j in [j0, j1): the next tile, or the next
-             * group's rows from their start */
-            const char *n0 = j1 < N ? p0 + esz * TILE : (const char *)((uintptr_t)nextp[i] - (uintptr_t)(esz * j0));
-            const char *n1 = j1 < N ? p1 + esz * TILE : (const char *)((uintptr_t)nextp[i + 1] - (uintptr_t)(esz * j0));
-            pair_forward_tile(K, bf, p0, p1, n0, n1, b, csb, j0, j1, acc + i * K * 16, acc + (i + 1) * K * 16,
-                              masks ? masks + i : NULL, masks ? masks + i + 1 : NULL, ms);
-        }
-    }
-}
-
 /* G (blocked like csb) += d0 (x) h0 + d1 (x) h1 over columns [j0, j1), h recomputed from P. */
 static inline __attribute__((always_inline)) void pair_readout_tile(
     const int K, int bf, const void *p0, const void *p1, const float *b, const float *d0, const float *d1,
@@ -313,6 +292,28 @@ static inline __attribute__((always_inline)) void bias_blocks(
 #endif
 
 #if BL_SIMD
+/* Forward of one group of `count` rows (row pointers rowp, padded to even count), all tiles: each
+ * tile is swept by every pair of the group (pair_forward_tile of the AVX-512 or AVX2 path) while
+ * its readout block is in L1. nextp: the rows of the next group, whose first tile is prefetched
+ * during this group's last tile. */
+static inline __attribute__((always_inline)) void group_forward(
+    const int K, const int bf, int64_t N, const float *b, const float *csb, const char *const *rowp,
+    const char *const *nextp, int64_t count, float *acc, uint16_t *masks, int64_t ms) {
+    const int64_t esz = bf ? 2 : 4;
+    for (int64_t j0 = 0; j0 < N; j0 += TILE) {
+        const int64_t j1 = j0 + TILE < N ? j0 + TILE : N;
+        for (int64_t i = 0; i < count; i += 2) {
+            const char *p0 = rowp[i], *p1 = rowp[i + 1];
+            /* pair_forward_tile prefetches n + esz * j for j in [j0, j1): the next tile, or the next
+             * group's rows from their start */
+            const char *n0 = j1 < N ? p0 + esz * TILE : (const char *)((uintptr_t)nextp[i] - (uintptr_t)(esz * j0));
+            const char *n1 = j1 < N ? p1 + esz * TILE : (const char *)((uintptr_t)nextp[i + 1] - (uintptr_t)(esz * j0));
+            pair_forward_tile(K, bf, p0, p1, n0, n1, b, csb, j0, j1, acc + i * K * 16, acc + (i + 1) * K * 16,
+                              masks ? masks + i : NULL, masks ? masks + i + 1 : NULL, ms);
+        }
+    }
+}
+
 #define BL_CASES(X) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11) X(12) X(13) X(14) X(15) X(16)
 #define BL_FWD(K) static void fwd_##K(int bf, int64_t N, const float *b, const float *csb, const char *const *rowp, \
     const char *const *nextp, int64_t count, float *acc, uint16_t *masks, int64_t ms) { \

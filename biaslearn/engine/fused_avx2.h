@@ -4,7 +4,7 @@
  * each block taken as two 8-lane halves.
  * Forward: rows by pairs, outputs in passes of KPASS (2 x KPASS accumulators of 8 lanes fit the 16
  * ymm registers with the pair's h; each readout value loaded feeds two FMAs), rows of a group swept
- * tile by tile so the readout tile stays in L1.
+ * tile by tile so the readout tile stays in L1 (group_forward in fused.c).
  * Bias gradient: E_k = sum_r [z_r > 0] d_r[k] by table lookup over row pairs (4-entry tables, one
  * vpermilps per pair, output and 8 columns in place of 2 masked adds). The per-lane 2-bit index is
  * made from the two rows' mask bytes with pdep where it is fast (BMI2, not Zen 1/2, whose pdep is
@@ -70,27 +70,15 @@ static inline __attribute__((always_inline)) void pair_pass(
     for (int k = 0; k < KN; k++) { _mm256_storeu_ps(acc0 + 16 * (k0 + k), a0[k]); _mm256_storeu_ps(acc1 + 16 * (k0 + k), a1[k]); }
 }
 
-/* Forward of one group of `count` rows (row pointers rowp, padded to even count), all tiles: each
- * tile is swept by every pair of the group, in passes of KPASS outputs, while its readout block is
- * in L1. nextp: the next group's rows, whose first tile is prefetched during this group's last
- * tile. Same signature as the AVX-512 group_forward. */
-static inline __attribute__((always_inline)) void group_forward(
-    const int K, const int bf, int64_t N, const float *b, const float *csb, const char *const *rowp,
-    const char *const *nextp, int64_t count, float *acc, uint16_t *masks, int64_t ms) {
-    const int64_t esz = bf ? 2 : 4;
-    for (int64_t j0 = 0; j0 < N; j0 += TILE) {
-        const int64_t j1 = j0 + TILE < N ? j0 + TILE : N;
-        for (int64_t i = 0; i < count; i += 2) {
-            const char *p0 = rowp[i], *p1 = rowp[i + 1];
-            const char *n0 = j1 < N ? p0 + esz * TILE : (const char *)((uintptr_t)nextp[i] - (uintptr_t)(esz * j0));
-            const char *n1 = j1 < N ? p1 + esz * TILE : (const char *)((uintptr_t)nextp[i + 1] - (uintptr_t)(esz * j0));
-            float *acc0 = acc + i * K * 16, *acc1 = acc + (i + 1) * K * 16;
+/* Forward of a row pair over columns [j0, j1), all outputs in passes of KPASS; the ReLU masks
+ * stored in the first pass (m0 not NULL). Same signature as the AVX-512 pair_forward_tile. */
+static inline __attribute__((always_inline)) void pair_forward_tile(
+    const int K, const int bf, const void *p0, const void *p1, const void *n0, const void *n1, const float *b,
+    const float *csb, int64_t j0, int64_t j1, float *acc0, float *acc1, uint16_t *m0, uint16_t *m1, int64_t ms) {
 #pragma GCC unroll 4
-            for (int k0 = 0; k0 < K; k0 += KPASS)
-                pair_pass(K - k0 < KPASS ? K - k0 : KPASS, K, k0, bf, p0, p1, n0, n1, b, csb, j0, j1, acc0, acc1,
-                          masks && k0 == 0 ? masks + i : NULL, masks && k0 == 0 ? masks + i + 1 : NULL, ms);
-        }
-    }
+    for (int k0 = 0; k0 < K; k0 += KPASS)
+        pair_pass(K - k0 < KPASS ? K - k0 : KPASS, K, k0, bf, p0, p1, n0, n1, b, csb, j0, j1, acc0, acc1,
+                  k0 == 0 ? m0 : NULL, k0 == 0 ? m1 : NULL, ms);
 }
 
 /* G (blocked like csb) += d0 (x) h0 + d1 (x) h1 over columns [j0, j1); h recomputed from P (the
