@@ -2,9 +2,10 @@
  * Included by fused.c only; same operands, layouts and results (to float tolerance) as the AVX-512
  * path: 16-column blocks (readout blocked (npad/16, K, 16), one uint16 ReLU mask per row and block),
  * each block taken as two 8-lane halves.
- * Forward: rows by pairs, outputs in passes of KPASS (2 x KPASS accumulators of 8 lanes fit the 16
- * ymm registers with the pair's h; each readout value loaded feeds two FMAs), rows of a group swept
- * tile by tile so the readout tile stays in L1 (group_forward in fused.c).
+ * Forward: rows by pairs, outputs in passes of KPASS (each readout value loaded feeds two FMAs; gcc
+ * keeps 8 of the 2 x 5 accumulators in registers and 2 on the stack: a spill-free variant, half a
+ * block at a time, was faster in cache but slower from memory, docs/benchmarks.md), rows of a group
+ * swept tile by tile so the readout tile stays in L1 (group_forward in fused.c).
  * Bias gradient: E_k = sum_r [z_r > 0] d_r[k] by table lookup over row pairs (4-entry tables, one
  * vpermilps per pair, output and 8 columns in place of 2 masked adds). The per-lane 2-bit index is
  * made from the two rows' mask bytes with pdep where it is fast (BMI2, not Zen 1/2, whose pdep is
@@ -28,7 +29,7 @@ static inline __m256 load_row8(const void *p, int bf16, int64_t j) {
 }
 
 #ifndef KPASS
-#define KPASS 5 /* outputs per pass of a row pair: 2 x KPASS accumulators + the pair's h in 16 ymm registers */
+#define KPASS 5 /* outputs per pass of a row pair (3 or 4 measured 1.02-1.04x slower) */
 #endif
 
 /* One pass of a row pair over columns [j0, j1) for outputs [k0, k0 + KN): partial logits (lanes
