@@ -1,15 +1,17 @@
 /* AVX2 + FMA path of fused.c (CPUs without AVX-512: AMD Zen, Intel before Skylake-X, most laptops).
- * Included by fused.c only; same operands, layouts and results (to float tolerance) as the AVX-512
- * path: 16-column blocks (readout blocked (npad/16, K, 16), one uint16 ReLU mask per row and block),
- * each block taken as two 8-lane halves.
- * Forward: rows by pairs, outputs in passes of KPASS (each readout value loaded feeds two FMAs; gcc
- * keeps 8 of the 2 x 5 accumulators in registers and 2 on the stack: a spill-free variant, half a
- * block at a time, was faster in cache but slower from memory, docs/benchmarks.md), rows of a group
- * swept tile by tile so the readout tile stays in L1 (group_forward in fused.c).
+ * Included by fused.c only; same operands and results (to float tolerance) as the AVX-512 path:
+ * 16-column blocks (readout blocked (npad/16, K, 16)), each block taken as two 8-lane halves. The
+ * ReLU masks differ in layout: one 32-bit word per row pair and block (the pair's two uint16
+ * slots), the two rows' bits interleaved.
+ * Forward: rows by pairs (each readout value loaded feeds two FMAs), rows of a group swept tile by
+ * tile so the readout tile stays in L1 (group_forward in fused.c). The first pass reads the rows,
+ * makes the masks and h = relu(p + b), stashes h in L1 and does KPASS outputs; the later passes do
+ * the other outputs from the stash. No accumulator is spilled (a spilled one put a store-load in
+ * the FMA chain: 16.7 cycles per row and block in L1, now 13.9; docs/benchmarks.md).
  * Bias gradient: E_k = sum_r [z_r > 0] d_r[k] by table lookup over row pairs (4-entry tables, one
- * vpermilps per pair, output and 8 columns in place of 2 masked adds). The per-lane 2-bit index is
- * made from the two rows' mask bytes with pdep where it is fast (BMI2, not Zen 1/2, whose pdep is
- * microcoded), else with vector shifts. */
+ * vpermilps per pair, output and 8 columns in place of 2 masked adds); a lane's 2-bit index is the
+ * pair word shifted (pair_word interleaves the bits with pdep where it is fast, BMI2 but not
+ * Zen 1/2, whose pdep is microcoded, else with shifts and masks). */
 #include <immintrin.h>
 
 #ifndef BL_FAST_PDEP
@@ -29,57 +31,110 @@ static inline __m256 load_row8(const void *p, int bf16, int64_t j) {
 }
 
 #ifndef KPASS
-#define KPASS 5 /* outputs per pass of a row pair (3 or 4 measured 1.02-1.04x slower) */
+#define KPASS 5 /* outputs of the first pass of a row pair (the one that reads the rows) */
+#endif
+#ifndef KLATER
+#define KLATER 5 /* outputs per later pass, from the stashed h (4-6 / 3-6 measured no faster) */
 #endif
 
-/* One pass of a row pair over columns [j0, j1) for outputs [k0, k0 + KN): partial logits (lanes
- * 0-7 of each row's K x 16 accumulator block) kept in acc0/acc1 between tiles. The first pass
- * (m0 not NULL) stores the ReLU masks of each 16-column block; later passes recompute z from the
- * rows, now in L1. n0/n1: where to prefetch (the rows' next tile), first pass only. */
-static inline __attribute__((always_inline)) void pair_pass(
-    const int KN, const int K, const int k0, const int bf, const void *p0, const void *p1, const void *n0,
-    const void *n1, const float *b, const float *csb, int64_t j0, int64_t j1, float *acc0, float *acc1,
-    uint16_t *m0, uint16_t *m1, int64_t ms) {
+/* The masks of a row pair in one block as one word: bit 2l = lane l of row 0, bit 2l + 1 = lane l
+ * of row 1 (16 lanes), so that the bias pass gets each lane's 2-bit table index with one shift. */
+static inline uint32_t pair_word(unsigned m0, unsigned m1) {
+#if BL_FAST_PDEP
+    return _pdep_u32(m0, 0x55555555u) | _pdep_u32(m1, 0xAAAAAAAAu);
+#else
+    uint32_t x = m0, y = m1;  /* each spread to the even bit positions */
+    x = (x | x << 8) & 0x00FF00FFu; x = (x | x << 4) & 0x0F0F0F0Fu; x = (x | x << 2) & 0x33333333u; x = (x | x << 1) & 0x55555555u;
+    y = (y | y << 8) & 0x00FF00FFu; y = (y | y << 4) & 0x0F0F0F0Fu; y = (y | y << 2) & 0x33333333u; y = (y | y << 1) & 0x55555555u;
+    return x | y << 1;
+#endif
+}
+
+/* First pass of a row pair over columns [j0, j1): z = p + b, the ReLU masks (when m0 is not NULL:
+ * one pair word per block at m0, the two uint16 slots of the pair), h = relu(z) into the stash
+ * (2 x 16 floats per block, for the later passes) and the partial logits of outputs [0, KN) in
+ * acc0/acc1 (lanes 0-7 of each row's K x 16 block). Each 8-column half is finished before the
+ * next: 2 KN accumulators + 4 registers live, none spilled. Prefetches row 0's next tile (n0);
+ * the second pass prefetches row 1's, which spreads the requests over the tile's time. */
+static inline __attribute__((always_inline)) void pair_first_pass(
+    const int KN, const int K, const int bf, const void *p0, const void *p1, const void *n0, const float *b,
+    const float *csb, int64_t j0, int64_t j1, float *acc0, float *acc1, uint16_t *m0, int64_t ms, float *stash) {
     __m256 a0[KPASS], a1[KPASS];
     const __m256 zero = _mm256_setzero_ps();
-    const int first = k0 == 0;
-    if (m0) { m0 += (j0 >> 4) * ms; m1 += (j0 >> 4) * ms; }
+    if (m0) m0 += (j0 >> 4) * ms;
+#pragma GCC unroll 16
+    for (int k = 0; k < KN; k++) { a0[k] = _mm256_loadu_ps(acc0 + 16 * k); a1[k] = _mm256_loadu_ps(acc1 + 16 * k); }
+    for (int64_t j = j0; j < j1; j += 16) {
+        _mm_prefetch((const char *)n0 + (bf ? 2 : 4) * j, PF_HINT);
+        const float *cj = csb + (j >> 4) * K * 16;
+        float *s = stash + 2 * (j - j0);
+        unsigned bits0 = 0, bits1 = 0;
+#pragma GCC unroll 2
+        for (int half = 0; half < 2; half++) {
+            const __m256 bj = _mm256_loadu_ps(b + j + 8 * half);
+            const __m256 z0 = _mm256_add_ps(load_row8(p0, bf, j + 8 * half), bj);
+            const __m256 z1 = _mm256_add_ps(load_row8(p1, bf, j + 8 * half), bj);
+            const __m256 c0 = _mm256_cmp_ps(z0, zero, _CMP_GT_OQ), c1 = _mm256_cmp_ps(z1, zero, _CMP_GT_OQ);
+            if (m0) {
+                bits0 |= (unsigned)_mm256_movemask_ps(c0) << (8 * half);
+                bits1 |= (unsigned)_mm256_movemask_ps(c1) << (8 * half);
+            }
+            const __m256 h0 = _mm256_and_ps(c0, z0), h1 = _mm256_and_ps(c1, z1);
+            _mm256_store_ps(s + 16 * half, h0); _mm256_store_ps(s + 16 * half + 8, h1);
+#pragma GCC unroll 16
+            for (int k = 0; k < KN; k++) {
+                const __m256 ck = _mm256_load_ps(cj + 16 * k + 8 * half);
+                a0[k] = _mm256_fmadd_ps(h0, ck, a0[k]);
+                a1[k] = _mm256_fmadd_ps(h1, ck, a1[k]);
+            }
+        }
+        if (m0) { const uint32_t word = pair_word(bits0, bits1); memcpy(m0, &word, 4); m0 += ms; }
+    }
+#pragma GCC unroll 16
+    for (int k = 0; k < KN; k++) { _mm256_storeu_ps(acc0 + 16 * k, a0[k]); _mm256_storeu_ps(acc1 + 16 * k, a1[k]); }
+}
+
+/* A later pass of a row pair: partial logits of outputs [k0, k0 + KN) from the stashed h (in L1:
+ * no row reads, no ReLU). n1: row 1's next tile, prefetched by the second pass (k0 == KPASS). */
+static inline __attribute__((always_inline)) void pair_stash_pass(
+    const int KN, const int K, const int k0, const int bf, const void *n1, const float *csb, int64_t j0, int64_t j1,
+    float *acc0, float *acc1, const float *stash) {
+    __m256 a0[KLATER], a1[KLATER];
 #pragma GCC unroll 16
     for (int k = 0; k < KN; k++) { a0[k] = _mm256_loadu_ps(acc0 + 16 * (k0 + k)); a1[k] = _mm256_loadu_ps(acc1 + 16 * (k0 + k)); }
     for (int64_t j = j0; j < j1; j += 16) {
-        if (first) { _mm_prefetch((const char *)n0 + (bf ? 2 : 4) * j, PF_HINT); _mm_prefetch((const char *)n1 + (bf ? 2 : 4) * j, PF_HINT); }
-        const __m256 bl = _mm256_loadu_ps(b + j), bh = _mm256_loadu_ps(b + j + 8);
-        __m256 z0l = _mm256_add_ps(load_row8(p0, bf, j), bl), z0h = _mm256_add_ps(load_row8(p0, bf, j + 8), bh);
-        __m256 z1l = _mm256_add_ps(load_row8(p1, bf, j), bl), z1h = _mm256_add_ps(load_row8(p1, bf, j + 8), bh);
-        __m256 c0l = _mm256_cmp_ps(z0l, zero, _CMP_GT_OQ), c0h = _mm256_cmp_ps(z0h, zero, _CMP_GT_OQ);
-        __m256 c1l = _mm256_cmp_ps(z1l, zero, _CMP_GT_OQ), c1h = _mm256_cmp_ps(z1h, zero, _CMP_GT_OQ);
-        if (m0) {
-            *m0 = (uint16_t)(_mm256_movemask_ps(c0l) | _mm256_movemask_ps(c0h) << 8); m0 += ms;
-            *m1 = (uint16_t)(_mm256_movemask_ps(c1l) | _mm256_movemask_ps(c1h) << 8); m1 += ms;
-        }
-        __m256 h0l = _mm256_and_ps(c0l, z0l), h0h = _mm256_and_ps(c0h, z0h);
-        __m256 h1l = _mm256_and_ps(c1l, z1l), h1h = _mm256_and_ps(c1h, z1h);
+        if (k0 == KPASS) _mm_prefetch((const char *)n1 + (bf ? 2 : 4) * j, PF_HINT);
         const float *cj = csb + ((j >> 4) * K + k0) * 16;
+        const float *s = stash + 2 * (j - j0);
+#pragma GCC unroll 2
+        for (int half = 0; half < 2; half++) {
+            const __m256 h0 = _mm256_load_ps(s + 16 * half), h1 = _mm256_load_ps(s + 16 * half + 8);
 #pragma GCC unroll 16
-        for (int k = 0; k < KN; k++) {
-            const __m256 cl = _mm256_load_ps(cj + 16 * k), ch = _mm256_load_ps(cj + 16 * k + 8);
-            a0[k] = _mm256_fmadd_ps(h0h, ch, _mm256_fmadd_ps(h0l, cl, a0[k]));
-            a1[k] = _mm256_fmadd_ps(h1h, ch, _mm256_fmadd_ps(h1l, cl, a1[k]));
+            for (int k = 0; k < KN; k++) {
+                const __m256 ck = _mm256_load_ps(cj + 16 * k + 8 * half);
+                a0[k] = _mm256_fmadd_ps(h0, ck, a0[k]);
+                a1[k] = _mm256_fmadd_ps(h1, ck, a1[k]);
+            }
         }
     }
 #pragma GCC unroll 16
     for (int k = 0; k < KN; k++) { _mm256_storeu_ps(acc0 + 16 * (k0 + k), a0[k]); _mm256_storeu_ps(acc1 + 16 * (k0 + k), a1[k]); }
 }
 
-/* Forward of a row pair over columns [j0, j1), all outputs in passes of KPASS; the ReLU masks
- * stored in the first pass (m0 not NULL). Same signature as the AVX-512 pair_forward_tile. */
+/* Forward of a row pair over columns [j0, j1) (at most TILE): the first pass (outputs 0 to
+ * KPASS - 1, masks, h stashed), then the other outputs KLATER at a time from the stash. A row
+ * past n (odd n) is its partner's copy: its mask bits meet a zero in the bias pass's tables.
+ * Same signature as the AVX-512 pair_forward_tile; m1 is unused (the pair's masks are one word). */
 static inline __attribute__((always_inline)) void pair_forward_tile(
     const int K, const int bf, const void *p0, const void *p1, const void *n0, const void *n1, const float *b,
     const float *csb, int64_t j0, int64_t j1, float *acc0, float *acc1, uint16_t *m0, uint16_t *m1, int64_t ms) {
+    (void)m1;
+    float stash[2 * TILE] __attribute__((aligned(32)));
+    const int first = K < KPASS ? K : KPASS;
+    pair_first_pass(first, K, bf, p0, p1, n0, b, csb, j0, j1, acc0, acc1, m0, ms, stash);
 #pragma GCC unroll 4
-    for (int k0 = 0; k0 < K; k0 += KPASS)
-        pair_pass(K - k0 < KPASS ? K - k0 : KPASS, K, k0, bf, p0, p1, n0, n1, b, csb, j0, j1, acc0, acc1,
-                  k0 == 0 ? m0 : NULL, k0 == 0 ? m1 : NULL, ms);
+    for (int k0 = first; k0 < K; k0 += KLATER)
+        pair_stash_pass(K - k0 < KLATER ? K - k0 : KLATER, K, k0, bf, n1, csb, j0, j1, acc0, acc1, stash);
 }
 
 /* G (blocked like csb) += d0 (x) h0 + d1 (x) h1 over columns [j0, j1); h recomputed from P (the
@@ -117,26 +172,12 @@ static void grad_tables(const int64_t K, const float *dout, int64_t n, float *ta
         }
 }
 
-/* Per lane of one 8-column half, the 2-bit pattern of a pair's ReLU masks (bit i: row i active),
- * from the rows' mask bytes m0, m1 of that half. */
-static inline __m256i pair_index(unsigned m0, unsigned m1) {
-#if BL_FAST_PDEP
-    uint64_t x = _pdep_u64(m0, 0x0101010101010101ull) | _pdep_u64(m1, 0x0202020202020202ull);
-    return _mm256_cvtepu8_epi32(_mm_cvtsi64_si128((long long)x));
-#else
-    const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-    __m256i v = _mm256_set1_epi32((int)(m0 | m1 << 8));
-    __m256i i0 = _mm256_and_si256(_mm256_srlv_epi32(v, lane), _mm256_set1_epi32(1));
-    __m256i i1 = _mm256_and_si256(_mm256_srlv_epi32(v, _mm256_add_epi32(lane, _mm256_set1_epi32(7))), _mm256_set1_epi32(2));
-    return _mm256_or_si256(i0, i1);
-#endif
-}
-
 /* gb over column blocks [jb0, jb1) (16 columns each) from all n rows of this thread, each block
  * as two 8-column halves: E_k accumulated in registers over the row pairs by table lookup (one
  * in-lane vpermilps per pair and output: 1 per cycle on Zen 3, where the cross-lane vpermps that
  * triples would need is 1 per 2 cycles), then gb += sum_k Cs_k E_k once per half. masks are
- * stored block-major: masks[jb * ms + r]. Same signature as the AVX-512 bias_blocks. */
+ * stored block-major, the pair words at masks + jb * ms + r (r even). Same signature as the
+ * AVX-512 bias_blocks. */
 static inline __attribute__((always_inline)) void bias_blocks(
     const int K, const float *dout, int64_t n, int64_t ms, const float *csb, int64_t jb0, int64_t jb1,
     const uint16_t *masks, const float *table, float *gb) {
@@ -148,9 +189,12 @@ static inline __attribute__((always_inline)) void bias_blocks(
             __m256 e[KMAX];
 #pragma GCC unroll 16
             for (int k = 0; k < K; k++) e[k] = _mm256_setzero_ps();
+            const __m256i lane2 = _mm256_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14);
+            const __m256i shifts = _mm256_add_epi32(lane2, _mm256_set1_epi32(2 * shift));
             for (int64_t r = 0; r < n; r += 2) {
-                unsigned m0 = (ma[r] >> shift) & 0xff, m1 = r + 1 < n ? (ma[r + 1] >> shift) & 0xff : 0;
-                __m256i idx = pair_index(m0, m1);
+                uint32_t word;
+                memcpy(&word, ma + r, 4);  /* the pair's word: vpermilps reads the low 2 bits of each lane */
+                const __m256i idx = _mm256_srlv_epi32(_mm256_set1_epi32((int)word), shifts);
                 const float *t = table + (r / 2) * K * 8;
 #pragma GCC unroll 16
                 for (int k = 0; k < K; k++)
