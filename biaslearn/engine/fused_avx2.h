@@ -191,11 +191,10 @@ static inline __attribute__((always_inline)) void bias_blocks(
             for (int k = 0; k < K; k++) e[k] = _mm256_setzero_ps();
             const __m256i lane2 = _mm256_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14);
             const __m256i shifts = _mm256_add_epi32(lane2, _mm256_set1_epi32(2 * shift));
-            for (int64_t r = 0; r < n; r += 2) {
-                uint32_t word;
-                memcpy(&word, ma + r, 4);  /* the pair's word: vpermilps reads the low 2 bits of each lane */
-                const __m256i idx = _mm256_srlv_epi32(_mm256_set1_epi32((int)word), shifts);
-                const float *t = table + (r / 2) * K * 8;
+            const float *t = table;
+            for (const uint16_t *w = ma, *end = ma + (n + 1) / 2 * 2; w < end; w += 2, t += K * 8) {
+                /* the pair's word, broadcast from memory (one load): vpermilps reads the low 2 bits of each lane */
+                const __m256i idx = _mm256_srlv_epi32(_mm256_castps_si256(_mm256_broadcast_ss((const float *)w)), shifts);
 #pragma GCC unroll 16
                 for (int k = 0; k < K; k++)
                     e[k] = _mm256_add_ps(e[k], _mm256_permutevar_ps(_mm256_load_ps(t + 8 * k), idx));
