@@ -47,6 +47,22 @@ typedef struct {
     int want_gb, want_g;
 } Step;
 
+static inline int omp_thread(void) {
+#ifdef _OPENMP
+    return omp_get_thread_num();
+#else
+    return 0;
+#endif
+}
+
+static inline int omp_threads(void) {
+#ifdef _OPENMP
+    return omp_get_num_threads();
+#else
+    return 1;
+#endif
+}
+
 /* The vector path compiled in: 512 (AVX-512), 256 (AVX2 + FMA) or 0 (portable loops). */
 int bl_simd_bits(void) { return BL_AVX512 ? 512 : BL_AVX2 ? 256 : 0; }
 
@@ -364,9 +380,26 @@ static int64_t rows_per_thread(int64_t batch, int threads) {
     return 2 * ((pairs + threads - 1) / threads);
 }
 
+/* Layout (floats) of the blocked step's batch-wide arrays, shared by the threads. */
+typedef struct { int64_t acc, mask, dout, table, g, loss, total; } Shared;
+
+static Shared shared_layout(int64_t batch, int64_t npad, int64_t k) {
+    Shared l; int64_t r = batch + 2, o = 0;
+    l.acc = o; o += r * k * 16;
+    l.mask = o; o += (r * (npad / 16) + 31) / 2 / 16 * 16 + 16;
+    l.dout = o; o += (r * k + 15) / 16 * 16;
+    l.table = o; o += (r / 4 + 2) * k * 16;
+    l.g = o; o += k * npad;
+    l.loss = o; o += 2 * r;  /* doubles */
+    l.total = o;
+    return l;
+}
+
 int64_t bl_workspace(int64_t batch, int64_t npad, int64_t k, int threads) {
     if (threads < 1) threads = 1;
-    return k * npad + 16 + threads * layout(rows_per_thread(batch, threads), npad, k).total;
+    const int64_t per_thread = threads * layout(rows_per_thread(batch, threads), npad, k).total;
+    const int64_t shared = shared_layout(batch, npad, k).total;
+    return k * npad + 16 + (per_thread > shared ? per_thread : shared);
 }
 
 /* Forward over rows [r0, r1) of the index, tile by tile; logits into out (r1 - r0, K) and,
@@ -403,41 +436,15 @@ static void forward_rows(const Step *s, const float *csb, int64_t r0, int64_t r1
     for (int64_t i = 0; i < n; i++) forward_row_portable(s, row_ptr(s, s->index[r0 + i]), (float *)acc, out + i * K);
 }
 
-/* Loss and gradients of rows [r0, r1): this thread's accumulators gb (npad), g (K x npad, blocked
- * on the AVX-512 path), gc (K). Returns the summed loss. */
-static double step_rows(const Step *s, const float *csb, int64_t r0, int64_t r1, float *w, Layout l, float *gc) {
+/* Loss and gradients of rows [r0, r1) on the portable path: this thread's accumulators gb (npad),
+ * g (K x npad), gc (K). Returns the summed loss. */
+static double step_rows(const Step *s, int64_t r0, int64_t r1, float *w, Layout l, float *gc) {
     const int64_t N = s->npad, K = s->k, n = r1 - r0;
     float *out = w + l.dout, *gb = w + l.gb, *g = w + l.g;
     float dout[KLIMIT];
     double loss = 0.0;
     if (s->want_gb) memset(gb, 0, sizeof(float) * N);
     if (s->want_g) memset(g, 0, sizeof(float) * N * K);
-#if BL_SIMD
-    if (use_blocked(K)) {
-        uint16_t *masks = (uint16_t *)(w + l.mask);
-        forward_rows(s, csb, r0, r1, w + l.acc, masks, out);
-        for (int64_t i = 0; i < n; i++) {  /* logits -> dL/dout in place */
-            loss += row_loss(s, r0 + i, out + i * K, dout);
-            for (int64_t k = 0; k < K; k++) { out[i * K + k] = dout[k]; gc[k] += dout[k]; }
-        }
-        if (n % 2) for (int64_t k = 0; k < K; k++) out[n * K + k] = 0.0f;  /* the lone row's partner */
-        if (s->want_gb) {
-            grad_tables(K, out, n, w + l.table);
-            BLK[K - 1](out, n, (n + 1) / 2 * 2, csb, 0, N / 16, masks, w + l.table, gb);
-        }
-        if (s->want_g)
-            for (int64_t j0 = 0; j0 < N; j0 += TILE) {
-                int64_t j1 = j0 + TILE < N ? j0 + TILE : N;
-                for (int64_t i = 0; i < n; i += 2) {
-                    const uint16_t *m0 = masks + i, *m1 = i + 1 < n ? masks + i + 1 : m0;
-                    const void *p0 = row_ptr(s, s->index[r0 + i]);
-                    const void *p1 = i + 1 < n ? row_ptr(s, s->index[r0 + i + 1]) : p0;
-                    READ[K - 1](s->bf16, p0, p1, s->b, out + i * K, out + (i + 1) * K, j0, j1, m0, m1, (n + 1) / 2 * 2, g);
-                }
-            }
-        return loss;
-    }
-#endif
     float *h = w + l.hbuf;
     for (int64_t i = 0; i < n; i++) {
         forward_row_portable(s, row_ptr(s, s->index[r0 + i]), h, out);
@@ -453,6 +460,105 @@ static void block_readout(const float *cs, float *csb, int64_t npad, int64_t k, 
         for (int64_t q = 0; q < k; q++)
             memcpy(csb + (jb * k + q) * 16, cs + q * npad + jb * 16, sizeof(float) * 16);
 }
+
+#if BL_SIMD
+#ifndef BIAS_CHUNK
+#define BIAS_CHUNK 32 /* column blocks (16 columns) per work item of the bias pass */
+#endif
+#ifndef BIAS_ROWS
+#define BIAS_ROWS 128 /* rows per bias sweep: their tables (K x 4 floats per row) stay in L1 */
+#endif
+
+/* One step of the register-blocked paths, work shared dynamically: the threads of a (virtual)
+ * machine run at unequal speeds (one measured 1.45x slower than the other for minutes), so rows
+ * are not split in fixed halves. Forward: groups of GROUP rows taken in turn by whichever thread
+ * is free (logits, masks and h accumulators batch-wide). Bias gradient: column chunks taken in
+ * turn, each over all rows of the batch, so every thread writes its own columns of gb (no
+ * reduction). Readout gradient likewise by column tiles. Returns the summed loss. */
+static double step_blocked(const Step *s, const float *csb, float *base, int threads, float *gb, float *g, float *gc) {
+    const int64_t N = s->npad, K = s->k, n = s->batch, ms = (n + 1) / 2 * 2;
+    const Shared l = shared_layout(n, N, K);
+    float *acc = base + l.acc, *out = base + l.dout, *table = base + l.table, *gblk = base + l.g;
+    double *row_losses = (double *)(base + l.loss);
+    uint16_t *masks = (uint16_t *)(base + l.mask);
+    const int64_t groups = (n + GROUP - 1) / GROUP, chunks = (N / 16 + BIAS_CHUNK - 1) / BIAS_CHUNK;
+    const int64_t tiles = (N + TILE - 1) / TILE;
+    double loss = 0.0;
+    float gcs[KLIMIT] = {0.0f};
+#pragma omp parallel num_threads(threads)
+    {
+        const int nt = omp_threads();
+#ifndef FWD_SCHED
+#define FWD_SCHED dynamic
+#endif
+#pragma omp for schedule(FWD_SCHED, 1)
+        for (int64_t q = 0; q < groups; q++) {
+            const int64_t g0 = q * GROUP, count = g0 + GROUP < n ? GROUP : n - g0;
+            const int64_t nq = q + nt < groups ? q + nt : q;  /* the group this thread likely takes next */
+            const char *rowp[GROUP + 1], *nextp[GROUP + 1];
+            for (int64_t i = 0; i < GROUP; i++) {
+                rowp[i] = (const char *)row_ptr(s, s->index[g0 + (i < count ? i : count - 1)]);
+                const int64_t at = nq * GROUP + i;
+                nextp[i] = (const char *)row_ptr(s, s->index[at < n ? at : n - 1]);
+            }
+            if (count % 2) { rowp[count] = rowp[count - 1]; nextp[count] = nextp[count - 1]; }  /* the lone row's partner */
+            memset(acc + g0 * K * 16, 0, sizeof(float) * (count + count % 2) * K * 16);
+            FWD[K - 1](s->bf16, N, s->b, csb, rowp, nextp, count, acc + g0 * K * 16, masks + g0, ms);
+            for (int64_t i = g0; i < g0 + count; i++)
+                for (int64_t k = 0; k < K; k++) {
+                    float v = 0.0f;
+                    for (int u = 0; u < 16; u++) v += acc[(i * K + k) * 16 + u];
+                    out[i * K + k] = v + s->c[k];
+                }
+        }
+#pragma omp for schedule(static)
+        for (int64_t i = 0; i < n; i++) {  /* logits -> dL/dout in place */
+            float dout[KLIMIT];
+            row_losses[i] = row_loss(s, i, out + i * K, dout);
+            memcpy(out + i * K, dout, sizeof(float) * K);
+        }
+#pragma omp single
+        {  /* sums in row order: the same results whatever the threads */
+            for (int64_t i = 0; i < n; i++) {
+                loss += row_losses[i];
+                for (int64_t k = 0; k < K; k++) gcs[k] += out[i * K + k];
+            }
+            if (n % 2) for (int64_t k = 0; k < K; k++) out[n * K + k] = 0.0f;  /* the lone row's partner */
+            if (s->want_gb) grad_tables(K, out, n, table);
+        }
+        if (s->want_gb) {
+#pragma omp for schedule(dynamic, 1) nowait
+            for (int64_t c = 0; c < chunks; c++) {
+                const int64_t jb0 = c * BIAS_CHUNK, jb1 = jb0 + BIAS_CHUNK < N / 16 ? jb0 + BIAS_CHUNK : N / 16;
+                memset(gb + jb0 * 16, 0, sizeof(float) * (jb1 - jb0) * 16);
+                /* rows in sweeps of BIAS_ROWS (a multiple of 4): a sweep's tables start at row * K * 4 floats
+                 * on both paths (pairs of K x 8, quads of K x 16) */
+                for (int64_t r = 0; r < n; r += BIAS_ROWS) {
+                    const int64_t rows = n - r < BIAS_ROWS ? n - r : BIAS_ROWS;
+                    BLK[K - 1](out + r * K, rows, ms, csb, jb0, jb1, masks + r, table + r * K * 4, gb);
+                }
+            }
+        }
+        if (s->want_g) {
+#pragma omp for schedule(dynamic, 1) nowait
+            for (int64_t tq = 0; tq < tiles; tq++) {
+                const int64_t j0 = tq * TILE, j1 = j0 + TILE < N ? j0 + TILE : N;
+                memset(gblk + j0 * K, 0, sizeof(float) * (j1 - j0) * K);
+                for (int64_t i = 0; i < n; i += 2) {
+                    const uint16_t *m0 = masks + i, *m1 = i + 1 < n ? masks + i + 1 : m0;
+                    const void *p0 = row_ptr(s, s->index[i]);
+                    const void *p1 = i + 1 < n ? row_ptr(s, s->index[i + 1]) : p0;
+                    READ[K - 1](s->bf16, p0, p1, s->b, out + i * K, out + (i + 1) * K, j0, j1, m0, m1, ms, gblk);
+                }
+                for (int64_t q = 0; q < K; q++)
+                    for (int64_t j = j0; j < j1; j++) g[q * N + j] = gblk[((j >> 4) * K + q) * 16 + (j & 15)];
+            }
+        }
+    }
+    for (int64_t k = 0; k < K; k++) gc[k] = gcs[k];
+    return loss;
+}
+#endif
 
 /* One training step's loss and gradients over a batch. Outputs are overwritten.
  * work: bl_workspace(batch, npad, k, threads) floats, 64-byte aligned. Returns the summed loss. */
@@ -479,26 +585,33 @@ static double step_impl(const void *rows, int64_t ld, int bf16, const int64_t *i
     if (threads < 1) threads = 1;
     if (threads > 64) threads = 64;
     if (k > KLIMIT || batch < 1) return NAN;
-    const int blocked = use_blocked(k);
     float *csb = work;
     const Layout l = layout(rows_per_thread(batch, threads), npad, k);
     float *base = work + k * npad + 16;
+    (void)readout_ready; (void)csb;
+#if BL_SIMD
+    if (use_blocked(k)) {
+        if (!readout_ready) {
+#pragma omp parallel num_threads(threads)
+            {
+                const int t = omp_thread(), nt = omp_threads();
+                block_readout(cs, csb, npad, k, npad / 16 * t / nt * 16, npad / 16 * (t + 1) / nt * 16);
+            }
+        }
+        return step_blocked(&s, csb, base, threads, gb, g, gc);
+    }
+#endif
     double loss = 0.0;
     float gcs[64][KLIMIT];
 #pragma omp parallel num_threads(threads) reduction(+ : loss)
     {
-        int t = 0, nt = 1;
-#ifdef _OPENMP
-        t = omp_get_thread_num(); nt = omp_get_num_threads();
-#endif
+        const int t = omp_thread(), nt = omp_threads();
         int64_t c0 = npad / 16 * t / nt * 16, c1 = npad / 16 * (t + 1) / nt * 16;
-        if (blocked && !readout_ready) block_readout(cs, csb, npad, k, c0, c1);
-#pragma omp barrier
         float *w = base + t * l.total;
         for (int64_t q = 0; q < k; q++) gcs[t][q] = 0.0f;
         int64_t pairs = (batch + 1) / 2, lo = pairs * t / nt, hi = pairs * (t + 1) / nt;
         int64_t r0 = 2 * lo, r1 = 2 * hi < batch ? 2 * hi : batch;
-        if (r1 > r0) loss += step_rows(&s, csb, r0, r1, w, l, gcs[t]);
+        if (r1 > r0) loss += step_rows(&s, r0, r1, w, l, gcs[t]);
         else {
             if (want_gb) memset(w + l.gb, 0, sizeof(float) * npad);
             if (want_g) memset(w + l.g, 0, sizeof(float) * npad * k);
@@ -514,9 +627,8 @@ static double step_impl(const void *rows, int64_t ld, int bf16, const int64_t *i
         if (want_g)
             for (int64_t q = 0; q < k; q++)
                 for (int64_t j = c0; j < c1; j++) {
-                    int64_t at = blocked ? ((j >> 4) * k + q) * 16 + (j & 15) : q * npad + j;
                     float v = 0.0f;
-                    for (int u = 0; u < nt; u++) v += base[u * l.total + l.g + at];
+                    for (int u = 0; u < nt; u++) v += base[u * l.total + l.g + q * npad + j];
                     g[q * npad + j] = v;
                 }
 #pragma omp single
