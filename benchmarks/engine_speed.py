@@ -22,6 +22,7 @@ import ctypes
 import json
 import os
 import platform
+import statistics
 import threading
 import time
 
@@ -127,22 +128,24 @@ def obvious_loop(net_spec, task, epochs: int, batch_size: int, full: bool) -> di
     return {"epoch_s": times, "peak_rss": mem.peak, "test_accuracy": loop.accuracy()}
 
 
-def interleaved(net_spec, task, rounds: int, full_epochs: int, batch_size: int) -> dict:
-    """Per-epoch seconds of A, B and C taken in rounds (round r: A's epoch r, C's epoch r, and B's
-    while r < full_epochs), on fresh models, so that all three are timed under the same machine
-    conditions: on a shared virtual machine the speed drifts by up to 2x within minutes, and the
-    variants timed one after the other can land in different phases. C reuses the float32 rows
-    cached by engine_run (no build here)."""
+def interleaved(net_spec, task, rounds: int, full_epochs: int, batch_size: int, threads: int, quick: bool) -> dict:
+    """Per-epoch seconds of A, B and C taken in rounds (round r: A's epoch r, C's epoch r, the
+    machine's rates right after C's epoch, and B's epoch while r < full_epochs), on fresh models,
+    so that all three, and C and its bound, are timed under the same machine conditions: on a
+    shared virtual machine the speed drifts by up to 2x within minutes, and the variants timed one
+    after the other can land in different phases. C reuses the float32 rows cached by engine_run
+    (no build here)."""
     a, b = ObviousLoop(net_spec, task, batch_size, False), ObviousLoop(net_spec, task, batch_size, True)
     net = bl.FeedForward(net_spec)
     with configure(cache="float32"):
         runner = EngineRunner(net, task, get_method("bias"))
     config = bl.TrainConfig(epochs=rounds, batch_size=batch_size, lr=1e-3, engine="fast")
     c = bl.train_epochs(net, task, "bias", config, epoch_runner=runner)
-    out = {"A": [], "B": [], "C": []}
+    out = {"A": [], "B": [], "C": [], "rates": []}
     for r in range(rounds):
         out["A"].append(a.epoch(r))
         out["C"].append(next(c)["seconds"])
+        out["rates"].append(machine_rates(threads, quick))
         if r < full_epochs:
             out["B"].append(b.epoch(r))
     return out
@@ -226,7 +229,7 @@ def _run(args, widths):
         r["C"] = engine_run(spec, task, args.epochs, 256, "float32", keep=True)
         r["C_torch"] = engine_run(spec, task, args.epochs, 256, "float32", kernel="torch", keep=True)  # reuses C's cache
         if args.rounds:
-            r["interleaved"] = interleaved(spec, task, args.rounds, args.epochs_full, 256)  # reuses C's cache too
+            r["interleaved"] = interleaved(spec, task, args.rounds, args.epochs_full, 256, args.threads, args.quick)  # reuses C's cache
             # the bound takes the best rates measured in this run (the machine can attain them)
             again = machine_rates(args.threads, args.quick)
             rates = {key: max(rates[key], again[key]) for key in rates}
@@ -234,7 +237,8 @@ def _run(args, widths):
         clear_cache()
         npad = (width + 15) // 16 * 16
         flops = 4.0 * rows * npad * 10
-        bounds = {elem: max(flops / rates["matmul_flops"], rows * npad * elem / rates["read_bytes_per_s"]) for elem in (4, 2)}
+        bound_at = lambda rt, elem: max(flops / rt["matmul_flops"], rows * npad * elem / rt["read_bytes_per_s"])
+        bounds = {elem: bound_at(rates, elem) for elem in (4, 2)}
         for key, elem in (("C", 4), ("C_bf16", 2)):
             r[key]["bound_s"] = bounds[elem]
         results["widths"][width] = r
@@ -260,6 +264,11 @@ def _run(args, widths):
             print(f"  interleaved: A/C {min(t['A']) / min(t['C']):.1f}x   B/C {min(t['B']) / min(t['C']):.1f}x   "
                   f"C/bound {min(t['C']) / bounds[4]:.2f} (bound {bounds[4]:.3f} s from the best rates of the run: "
                   f"{rates['matmul_flops'] / 1e9:.0f} GFLOP/s, {rates['read_bytes_per_s'] / 1e9:.1f} GB/s)")
+            paired = [c / bound_at(rt, 4) for c, rt in zip(t["C"], t["rates"])]
+            t["paired_ratio"] = paired
+            print(f"  paired: C/bound per round {' '.join(f'{v:.2f}' for v in paired)} (best {min(paired):.2f}, median "
+                  f"{statistics.median(paired):.2f}; each round's bound from the rates measured right after its C epoch: "
+                  + ", ".join(f"{rt['matmul_flops'] / 1e9:.0f} GFLOP/s {rt['read_bytes_per_s'] / 1e9:.1f} GB/s" for rt in t["rates"]) + ")")
     if args.many and widths:
         print(f"\n== many bias vectors: {args.many} learning rates sharing the cache, 1 epoch (train_many) ==")
         for width in widths:

@@ -9,9 +9,11 @@
  * Bias gradient: gb = sum_k Cs_k E_k with E_k = sum_r [z_r > 0] dout_r[k], accumulated in
  * registers over all rows (no readout reads, no long dependency chain per row): per quad of rows,
  * output and 16 columns one table lookup (vpermps on the quad's 4-bit mask pattern) in place of
- * 4 masked adds. Rows are split over OpenMP threads within the batch; per-thread
- * accumulators are reduced at the end of the batch. bl_epoch runs whole epochs (steps and Adam) of
- * one or several networks sharing the rows in one call.
+ * 4 masked adds (AVX-512; row pairs and vpermilps on AVX2). Threads share a batch's work
+ * dynamically (step_blocked): row groups in the forward, column chunks in the bias pass, so each
+ * writes its own columns of gb. The portable path splits the rows and reduces per-thread
+ * accumulators. bl_epoch runs whole epochs (steps and Adam) of one or several networks sharing the
+ * rows in one call.
  * Build: gcc -O3 -fno-math-errno -fopenmp [-march=native] -shared -fPIC (-fno-math-errno lets
  * Adam's sqrtf vectorise; results are unchanged). With AVX2 + FMA and no AVX-512 the path of
  * fused_avx2.h is used, on other CPUs the portable C loops (same results to float tolerance). See
