@@ -136,6 +136,9 @@ static void backward_row_portable(const Step *s, const float *h, const float *do
 #define GROUP 16 /* rows swept together tile by tile in the forward pass (even; 16 x 256 measured best of
                   * 4-64 x 128-1024 at 16,384 units: docs/benchmarks.md) */
 #endif
+#if GROUP % 4
+#error "GROUP must be a multiple of 4 (the bias pass takes rows in quads on the AVX-512 path)"
+#endif
 #ifndef PF_HINT
 #define PF_HINT _MM_HINT_T0
 #endif
@@ -468,7 +471,7 @@ static void block_readout(const float *cs, float *csb, int64_t npad, int64_t k, 
 #define BIAS_CHUNK 32 /* column blocks (16 columns) per work item of the bias pass */
 #endif
 #ifndef BIAS_ROWS
-#define BIAS_ROWS 128 /* rows per bias sweep: their tables (K x 4 floats per row) stay in L1 */
+#define BIAS_ROWS 128 /* rows per bias sweep (a multiple of GROUP): their tables (K x 4 floats per row) stay in L1 */
 #endif
 
 /* One step of the register-blocked paths, work shared dynamically: the threads of a (virtual)
@@ -506,27 +509,20 @@ static double step_blocked(const Step *s, const float *csb, float *base, int thr
             if (count % 2) { rowp[count] = rowp[count - 1]; nextp[count] = nextp[count - 1]; }  /* the lone row's partner */
             memset(acc + g0 * K * 16, 0, sizeof(float) * (count + count % 2) * K * 16);
             FWD[K - 1](s->bf16, N, s->b, csb, rowp, nextp, count, acc + g0 * K * 16, masks + g0, ms);
-            for (int64_t i = g0; i < g0 + count; i++)
+            float dout[KLIMIT];
+            for (int64_t i = g0; i < g0 + count; i++) {  /* logits, then dL/dout in their place */
                 for (int64_t k = 0; k < K; k++) {
                     float v = 0.0f;
                     for (int u = 0; u < 16; u++) v += acc[(i * K + k) * 16 + u];
                     out[i * K + k] = v + s->c[k];
                 }
-        }
-#pragma omp for schedule(static)
-        for (int64_t i = 0; i < n; i++) {  /* logits -> dL/dout in place */
-            float dout[KLIMIT];
-            row_losses[i] = row_loss(s, i, out + i * K, dout);
-            memcpy(out + i * K, dout, sizeof(float) * K);
-        }
-#pragma omp single
-        {  /* sums in row order: the same results whatever the threads */
-            for (int64_t i = 0; i < n; i++) {
-                loss += row_losses[i];
-                for (int64_t k = 0; k < K; k++) gcs[k] += out[i * K + k];
+                row_losses[i] = row_loss(s, i, out + i * K, dout);
+                memcpy(out + i * K, dout, sizeof(float) * K);
             }
-            if (n % 2) for (int64_t k = 0; k < K; k++) out[n * K + k] = 0.0f;  /* the lone row's partner */
-            if (s->want_gb) grad_tables(K, out, n, table);
+            if (count % 2) for (int64_t k = 0; k < K; k++) out[n * K + k] = 0.0f;  /* the lone row's partner */
+            /* the group's tables: GROUP is a multiple of 4, so its pairs or quads are its own, and a
+             * bias sweep's tables (from a multiple of 16 rows) are those of its groups */
+            if (s->want_gb) grad_tables(K, out + g0 * K, count, table + g0 * K * 4);
         }
         if (s->want_gb) {
 #pragma omp for schedule(dynamic, 1) nowait
@@ -555,6 +551,11 @@ static double step_blocked(const Step *s, const float *csb, float *base, int thr
                 for (int64_t q = 0; q < K; q++)
                     for (int64_t j = j0; j < j1; j++) g[q * N + j] = gblk[((j >> 4) * K + q) * 16 + (j & 15)];
             }
+        }
+#pragma omp single nowait
+        for (int64_t i = 0; i < n; i++) {  /* sums in row order: the same results whatever the threads */
+            loss += row_losses[i];
+            for (int64_t k = 0; k < K; k++) gcs[k] += out[i * K + k];
         }
     }
     for (int64_t k = 0; k < K; k++) gc[k] = gcs[k];
