@@ -9,6 +9,8 @@ name another source file (e.g. an older fused.c from `git show REV:biaslearn/eng
     python benchmarks/kernel_ab.py --width 16384 --rounds 8 \\
         --variant base= --variant g8="-DGROUP=8" --variant old:/tmp/old.c=
 
+(--pages adds, per variant, epochs on a copy of the rows in 4 KiB pages: "name@4k")
+
 prints per variant the best and median seconds per epoch (bias learning, batch 256, Adam) and the
 median relative to the first variant. The first round is a warm-up and is not counted."""
 
@@ -26,6 +28,7 @@ import torch
 import biaslearn as bl
 from biaslearn import rng
 from biaslearn.engine import compiled, configure
+from biaslearn.engine.hugepages import advise_huge
 from biaslearn.engine.runner import EngineRunner
 from biaslearn.training.methods import get_method
 
@@ -54,6 +57,21 @@ def build(name: str, source: Path, flags: list[str], folder: Path) -> compiled.C
     return kernel
 
 
+def pages_of(t: torch.Tensor) -> str:
+    """How much of t's memory the kernel backs with huge pages (from /proc/self/smaps)."""
+    start, stop = t.data_ptr(), t.data_ptr() + t.numel() * t.element_size()
+    huge, inside = 0, False
+    with open("/proc/self/smaps") as f:
+        for line in f:
+            head = line.split()[0]
+            if "-" in head and not head.endswith(":"):
+                lo, hi = (int(x, 16) for x in head.split("-"))
+                inside = lo < stop and hi > start
+            elif inside and head == "AnonHugePages:":
+                huge += int(line.split()[1]) * 1024
+    return f"{huge / 2**20:.0f} of {(stop - start) / 2**20:.0f} MiB in huge pages"
+
+
 def epoch_seconds(kernel, rows, order, net, threads: int) -> float:
     """One epoch of bias learning from the net's initial state (fresh Adam state each time)."""
     units = net["units"]
@@ -73,6 +91,8 @@ def main(argv=None) -> None:
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--subset", type=int, default=0, help="use only this many training images (0: all)")
     p.add_argument("--variant", action="append", required=True, help="name[:source.c]=extra gcc flags (repeat)")
+    p.add_argument("--pages", action="store_true",
+                   help="also time each variant on a copy of the rows in 4 KiB pages (the cache asks for 2 MiB pages)")
     args = p.parse_args(argv)
     if args.rounds < 2:
         raise SystemExit(f"--rounds: expected at least 2 (one warm-up), got {args.rounds}")
@@ -89,19 +109,29 @@ def main(argv=None) -> None:
     rows = runner.rows(task.train).data
     b, cs, c = runner._operands()[:3]
     spec = {"units": args.width, "b": b, "cs": cs, "c": c, "y": task.train.y}
+    copies = {"": rows}
+    if args.pages:
+        small = torch.empty_like(rows)
+        if not advise_huge(small, huge=False):
+            raise SystemExit("--pages: madvise(MADV_NOHUGEPAGE) failed or is not available here")
+        small.copy_(rows)
+        copies["@4k"] = small
     with tempfile.TemporaryDirectory() as tmp:
         kernels = [(name, build(name, source, flags, Path(tmp))) for name, source, flags in variants]
-        times = {name: [] for name, _ in kernels}
+        times = {name + tag: [] for name, _ in kernels for tag in copies}
         generator = rng.generator(0, "kernel_ab/order")
         for round_ in range(args.rounds):
             order = torch.randperm(rows.shape[0], generator=generator)
             for name, kernel in kernels:
-                seconds = epoch_seconds(kernel, rows, order, spec, args.threads)
-                if round_:
-                    times[name].append(seconds)
+                for tag, data in copies.items():
+                    seconds = epoch_seconds(kernel, data, order, spec, args.threads)
+                    if round_:
+                        times[name + tag].append(seconds)
     print(f"kernel_ab: width {args.width}, {args.cache} rows ({rows.shape[0]} x {rows.shape[1]}), "
           f"{args.threads} threads, {args.rounds - 1} timed epochs per variant, interleaved")
     first = statistics.median(times[kernels[0][0]])
+    if args.pages:
+        print(f"  pages: {pages_of(rows)} (the cache), {pages_of(copies['@4k'])} (the @4k copy)")
     for name, values in times.items():
         median = statistics.median(values)
         print(f"  {name:<20} best {min(values):.3f}  median {median:.3f} s/epoch  ({median / first:.2f}x of {kernels[0][0]})")

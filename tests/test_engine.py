@@ -399,3 +399,23 @@ def test_each_vector_path_agrees_with_torch(build, tmp_path, monkeypatch):
                 torch.testing.assert_close(a, w, rtol=1e-4, atol=1e-5)
             torch.testing.assert_close(kernel.logits(rows, 5, 17, b, cs, c, threads), TorchKernel().logits(rows, 5, 17, b, cs, c),
                                        rtol=1e-4, atol=1e-4)
+
+
+def _thp_mode() -> str:
+    try:
+        text = open("/sys/kernel/mm/transparent_hugepage/enabled").read()
+    except OSError:
+        return ""
+    return text.split("[")[1].split("]")[0] if "[" in text else ""
+
+
+def test_huge_pages_are_asked_for_large_tensors_only():
+    from biaslearn.engine.hugepages import MIN_BYTES, advise_huge
+
+    assert advise_huge(torch.empty(1000)) is False  # small: left alone
+    if _thp_mode() not in ("madvise", "always"):
+        pytest.skip("no transparent huge pages on this machine")
+    big = torch.empty(MIN_BYTES // 4 + 4096)
+    assert advise_huge(big) is True
+    big.fill_(1.5)  # the memory stays an ordinary, writable tensor
+    assert float(big.sum()) == 1.5 * big.numel()

@@ -17,6 +17,7 @@ from collections import OrderedDict
 
 import torch
 
+from biaslearn.engine.hugepages import advise_huge
 from biaslearn.engine.planner import padded
 
 log = logging.getLogger("biaslearn.engine")
@@ -68,7 +69,9 @@ class Rows:
 
     def _build(self, dtype: torch.dtype) -> torch.Tensor:
         start = time.perf_counter()
-        data = torch.zeros(self.samples, self.npad, dtype=dtype)
+        data = torch.empty(self.samples, self.npad, dtype=dtype)
+        advise_huge(data)  # before the first write, so that the pages are faulted in as huge pages
+        data.zero_()
         with torch.no_grad():
             for i in range(0, self.samples, CHUNK):
                 data[i : i + CHUNK, : self.units] = self._rows(self.x[i : i + CHUNK]).to(dtype)
