@@ -419,3 +419,25 @@ def test_huge_pages_are_asked_for_large_tensors_only():
     assert advise_huge(big) is True
     big.fill_(1.5)  # the memory stays an ordinary, writable tensor
     assert float(big.sum()) == 1.5 * big.numel()
+
+
+def test_native_step_is_bitwise_the_same_on_any_number_of_threads(monkeypatch):
+    """The vector paths share a batch's work dynamically between threads; every sum still runs in
+    a fixed order (bias gradient by column over all rows, loss and output gradient by row), so 1,
+    2 or 3 threads give the same bits, whoever took which rows."""
+    monkeypatch.setattr(compiled, "MIN_WORK", 1)
+    kernel = compiled.load("native")
+    if kernel is None or not kernel.simd:
+        pytest.skip("no vector path on this CPU")
+    g = torch.Generator().manual_seed(7)
+    npad = planner.padded(700)  # several bias chunks (32 blocks) and a partial one
+    rows = torch.randn(300, npad, generator=g)
+    b, cs, c = torch.randn(npad, generator=g), torch.randn(10, npad, generator=g), torch.randn(10, generator=g)
+    index = torch.randint(0, 300, (201,), generator=g)  # 13 row groups, the last with 9 rows
+    y = torch.randint(0, 10, (201,), generator=g)
+    one = kernel.step(rows, index, b, cs, c, 0, y, True, True, 1)
+    for threads in (2, 3):
+        got = kernel.step(rows, index, b, cs, c, 0, y, True, True, threads)
+        assert got[0] == one[0]
+        for a, w in zip(got[1:], one[1:]):
+            assert torch.equal(a, w)

@@ -470,6 +470,9 @@ static void block_readout(const float *cs, float *csb, int64_t npad, int64_t k, 
 #ifndef BIAS_CHUNK
 #define BIAS_CHUNK 32 /* column blocks (16 columns) per work item of the bias pass */
 #endif
+#ifndef FWD_SCHED
+#define FWD_SCHED dynamic /* how the forward's row groups go to the threads (static: round robin) */
+#endif
 #ifndef BIAS_ROWS
 #define BIAS_ROWS 128 /* rows per bias sweep (a multiple of GROUP): their tables (K x 4 floats per row) stay in L1 */
 #endif
@@ -493,9 +496,6 @@ static double step_blocked(const Step *s, const float *csb, float *base, int thr
 #pragma omp parallel num_threads(threads)
     {
         const int nt = omp_threads();
-#ifndef FWD_SCHED
-#define FWD_SCHED dynamic
-#endif
 #pragma omp for schedule(FWD_SCHED, 1)
         for (int64_t q = 0; q < groups; q++) {
             const int64_t g0 = q * GROUP, count = g0 + GROUP < n ? GROUP : n - g0;
