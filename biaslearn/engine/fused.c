@@ -364,8 +364,9 @@ static const blk_fn BLK[KMAX] = {BL_CASES(BL_PTR_BLK)};
 
 static int use_blocked(int64_t k) { return BL_SIMD && k <= KMAX; }
 
-/* Per-thread workspace layout (floats), for at most `rows` rows per thread. */
-typedef struct { int64_t acc, mask, dout, table, gb, g, hbuf, total; } Layout;
+/* Workspace layout (floats) for at most `rows` rows: per thread on the portable path and in
+ * bl_logits, batch-wide and shared by the threads in step_blocked (loss: doubles, one per row). */
+typedef struct { int64_t acc, mask, dout, table, gb, g, hbuf, loss, total; } Layout;
 
 static Layout layout(int64_t rows, int64_t npad, int64_t k) {
     Layout l; int64_t r = rows + 2, o = 0;
@@ -376,6 +377,7 @@ static Layout layout(int64_t rows, int64_t npad, int64_t k) {
     l.gb = o; o += npad;
     l.g = o; o += k * npad;
     l.hbuf = o; o += 2 * npad;
+    l.loss = o; o += 2 * r;
     l.total = o;
     return l;
 }
@@ -385,60 +387,54 @@ static int64_t rows_per_thread(int64_t batch, int threads) {
     return 2 * ((pairs + threads - 1) / threads);
 }
 
-/* Layout (floats) of the blocked step's batch-wide arrays, shared by the threads. */
-typedef struct { int64_t acc, mask, dout, table, g, loss, total; } Shared;
-
-static Shared shared_layout(int64_t batch, int64_t npad, int64_t k) {
-    Shared l; int64_t r = batch + 2, o = 0;
-    l.acc = o; o += r * k * 16;
-    l.mask = o; o += (r * (npad / 16) + 31) / 2 / 16 * 16 + 16;
-    l.dout = o; o += (r * k + 15) / 16 * 16;
-    l.table = o; o += (r / 4 + 2) * k * 16;
-    l.g = o; o += k * npad;
-    l.loss = o; o += 2 * r;  /* doubles */
-    l.total = o;
-    return l;
-}
-
 int64_t bl_workspace(int64_t batch, int64_t npad, int64_t k, int threads) {
     if (threads < 1) threads = 1;
     const int64_t per_thread = threads * layout(rows_per_thread(batch, threads), npad, k).total;
-    const int64_t shared = shared_layout(batch, npad, k).total;
+    const int64_t shared = layout(batch, npad, k).total;
     return k * npad + 16 + (per_thread > shared ? per_thread : shared);
 }
 
-/* Forward over rows [r0, r1) of the index, tile by tile; logits into out (r1 - r0, K) and,
- * if masks is not NULL, the ReLU masks for the backward pass. */
-static void forward_rows(const Step *s, const float *csb, int64_t r0, int64_t r1, float *acc, uint16_t *masks, float *out) {
-    const int64_t N = s->npad, K = s->k, n = r1 - r0;
+#if BL_SIMD
+/* Forward of one group of count <= GROUP rows (indices rows[0..count)), swept tile by tile: every
+ * row is read in address order, so the hardware prefetcher streams it, and the pair's next tile
+ * is prefetched in software while this one is computed (after the last tile: the first tile of
+ * the group next[0..next_count), the one likely to follow). Logits into out (count, K), the ReLU
+ * masks (if masks is not NULL) at masks with stride ms; acc: (count + 1) x K x 16 floats. */
+static void forward_group(const Step *s, const float *csb, const int64_t *rows, int64_t count, const int64_t *next,
+                          int64_t next_count, float *acc, uint16_t *masks, int64_t ms, float *out) {
+    const int64_t K = s->k;
+    const char *rowp[GROUP + 1], *nextp[GROUP + 1];
+    for (int64_t i = 0; i < count; i++) {
+        rowp[i] = (const char *)row_ptr(s, rows[i]);
+        nextp[i] = (const char *)row_ptr(s, next[i < next_count ? i : next_count - 1]);
+    }
+    if (count % 2) { rowp[count] = rowp[count - 1]; nextp[count] = nextp[count - 1]; }  /* the lone row's partner */
+    memset(acc, 0, sizeof(float) * (count + count % 2) * K * 16);
+    FWD[K - 1](s->bf16, s->npad, s->b, csb, rowp, nextp, count, acc, masks, ms);
+    for (int64_t i = 0; i < count; i++)
+        for (int64_t k = 0; k < K; k++) {
+            float v = 0.0f;
+            for (int u = 0; u < 16; u++) v += acc[(i * K + k) * 16 + u];
+            out[i * K + k] = v + s->c[k];
+        }
+}
+#endif
+
+/* Logits of rows [r0, r1) of the index into out (r1 - r0, K). */
+static void forward_rows(const Step *s, const float *csb, int64_t r0, int64_t r1, float *acc, float *out) {
+    const int64_t K = s->k, n = r1 - r0;
 #if BL_SIMD
     if (use_blocked(K)) {
-        memset(acc, 0, sizeof(float) * (n + 1) * K * 16);
-        const int64_t ms = (n + 1) / 2 * 2;
-        /* Groups of GROUP rows, each swept tile by tile: every row is read in address order, so
-         * the hardware prefetcher streams it, and the pair's next tile is prefetched in software
-         * while this one is computed (after the last tile: the next group's first tile). */
         for (int64_t g0 = 0; g0 < n; g0 += GROUP) {
-            const int64_t count = g0 + GROUP < n ? GROUP : n - g0;
-            const char *rowp[GROUP + 1], *nextp[GROUP + 1];
-            for (int64_t i = 0; i < count; i++) {
-                rowp[i] = (const char *)row_ptr(s, s->index[r0 + g0 + i]);
-                nextp[i] = (const char *)row_ptr(s, s->index[r0 + (g0 + i + GROUP < n ? g0 + i + GROUP : g0 + i)]);
-            }
-            if (count % 2) { rowp[count] = rowp[count - 1]; nextp[count] = nextp[count - 1]; }  /* the lone row's partner */
-            FWD[K - 1](s->bf16, N, s->b, csb, rowp, nextp, count, acc + g0 * K * 16, masks ? masks + g0 : NULL, ms);
+            const int64_t count = g0 + GROUP < n ? GROUP : n - g0, next = g0 + GROUP < n ? g0 + GROUP : g0;
+            const int64_t next_count = next + GROUP < n ? GROUP : n - next;
+            forward_group(s, csb, s->index + r0 + g0, count, s->index + r0 + next, next_count, acc, NULL, 0, out + g0 * K);
         }
-        for (int64_t i = 0; i < n; i++)
-            for (int64_t k = 0; k < K; k++) {
-                float v = 0.0f;
-                for (int u = 0; u < 16; u++) v += acc[(i * K + k) * 16 + u];
-                out[i * K + k] = v + s->c[k];
-            }
         return;
     }
 #endif
-    (void)acc; (void)masks; (void)N;
-    for (int64_t i = 0; i < n; i++) forward_row_portable(s, row_ptr(s, s->index[r0 + i]), (float *)acc, out + i * K);
+    (void)csb;
+    for (int64_t i = 0; i < n; i++) forward_row_portable(s, row_ptr(s, s->index[r0 + i]), acc, out + i * K);
 }
 
 /* Loss and gradients of rows [r0, r1) on the portable path: this thread's accumulators gb (npad),
@@ -485,7 +481,7 @@ static void block_readout(const float *cs, float *csb, int64_t npad, int64_t k, 
  * reduction). Readout gradient likewise by column tiles. Returns the summed loss. */
 static double step_blocked(const Step *s, const float *csb, float *base, int threads, float *gb, float *g, float *gc) {
     const int64_t N = s->npad, K = s->k, n = s->batch, ms = (n + 1) / 2 * 2;
-    const Shared l = shared_layout(n, N, K);
+    const Layout l = layout(n, N, K);
     float *acc = base + l.acc, *out = base + l.dout, *table = base + l.table, *gblk = base + l.g;
     double *row_losses = (double *)(base + l.loss);
     uint16_t *masks = (uint16_t *)(base + l.mask);
@@ -499,23 +495,11 @@ static double step_blocked(const Step *s, const float *csb, float *base, int thr
 #pragma omp for schedule(FWD_SCHED, 1)
         for (int64_t q = 0; q < groups; q++) {
             const int64_t g0 = q * GROUP, count = g0 + GROUP < n ? GROUP : n - g0;
-            const int64_t nq = q + nt < groups ? q + nt : q;  /* the group this thread likely takes next */
-            const char *rowp[GROUP + 1], *nextp[GROUP + 1];
-            for (int64_t i = 0; i < GROUP; i++) {
-                rowp[i] = (const char *)row_ptr(s, s->index[g0 + (i < count ? i : count - 1)]);
-                const int64_t at = nq * GROUP + i;
-                nextp[i] = (const char *)row_ptr(s, s->index[at < n ? at : n - 1]);
-            }
-            if (count % 2) { rowp[count] = rowp[count - 1]; nextp[count] = nextp[count - 1]; }  /* the lone row's partner */
-            memset(acc + g0 * K * 16, 0, sizeof(float) * (count + count % 2) * K * 16);
-            FWD[K - 1](s->bf16, N, s->b, csb, rowp, nextp, count, acc + g0 * K * 16, masks + g0, ms);
+            const int64_t next = (q + nt < groups ? q + nt : q) * GROUP;  /* the group this thread likely takes next */
+            forward_group(s, csb, s->index + g0, count, s->index + next, next + GROUP < n ? GROUP : n - next,
+                          acc + g0 * K * 16, masks + g0, ms, out + g0 * K);
             float dout[KLIMIT];
-            for (int64_t i = g0; i < g0 + count; i++) {  /* logits, then dL/dout in their place */
-                for (int64_t k = 0; k < K; k++) {
-                    float v = 0.0f;
-                    for (int u = 0; u < 16; u++) v += acc[(i * K + k) * 16 + u];
-                    out[i * K + k] = v + s->c[k];
-                }
+            for (int64_t i = g0; i < g0 + count; i++) {  /* logits -> dL/dout in place */
                 row_losses[i] = row_loss(s, i, out + i * K, dout);
                 memcpy(out + i * K, dout, sizeof(float) * K);
             }
@@ -668,7 +652,7 @@ void bl_logits(const void *rows, int64_t ld, int bf16, const int64_t *index, int
         int64_t pairs = (count + 1) / 2, lo = pairs * t / nt, hi = pairs * (t + 1) / nt;
         int64_t r0 = 2 * lo, r1 = 2 * hi < count ? 2 * hi : count;
         float *w = base + t * l.total;
-        if (r1 > r0) forward_rows(&s, csb, r0, r1, blocked ? w + l.acc : w + l.hbuf, NULL, out + r0 * k);
+        if (r1 > r0) forward_rows(&s, csb, r0, r1, blocked ? w + l.acc : w + l.hbuf, out + r0 * k);
     }
 }
 
