@@ -430,7 +430,7 @@ def test_native_step_is_bitwise_the_same_on_any_number_of_threads(monkeypatch):
     if kernel is None or not kernel.simd:
         pytest.skip("no vector path on this CPU")
     g = torch.Generator().manual_seed(7)
-    npad = planner.padded(700)  # several bias chunks (32 blocks) and a partial one
+    npad = planner.padded(2100)  # several column chunks (64 blocks) and a partial one
     rows = torch.randn(300, npad, generator=g)
     b, cs, c = torch.randn(npad, generator=g), torch.randn(10, npad, generator=g), torch.randn(10, generator=g)
     index = torch.randint(0, 300, (201,), generator=g)  # 13 row groups, the last with 9 rows
@@ -441,3 +441,64 @@ def test_native_step_is_bitwise_the_same_on_any_number_of_threads(monkeypatch):
         assert got[0] == one[0]
         for a, w in zip(got[1:], one[1:]):
             assert torch.equal(a, w)
+
+
+def _adam_spec(n, lr):
+    return (torch.zeros(n), torch.zeros(n), torch.zeros(n), torch.zeros((), dtype=torch.float32), (lr, 0.9, 0.99, 1e-8, 1e-4))
+
+
+def test_native_epoch_sweeps_give_the_steps_bits(monkeypatch):
+    """The vector paths run an epoch as sweeps over column chunks (batch t's bias gradient and Adam
+    on a chunk, then batch t + 1's forward on it). Two networks on shared rows, several chunks and a
+    partial one, units short of the padding, an odd last batch: the parameters, Adam moments, last
+    gradients and batch losses equal, bit for bit, those of batch-by-batch steps and Adam updates,
+    on 1 or 3 threads."""
+    monkeypatch.setattr(compiled, "MIN_WORK", 1)
+    kernel = compiled.load("native")
+    if kernel is None or not kernel.simd:
+        pytest.skip("no vector path on this CPU")
+    g = torch.Generator().manual_seed(11)
+    units, count, batch = 2100, 181, 40
+    npad = planner.padded(units)
+    rows = torch.randn(count, npad, generator=g)
+    rows[:, units:] = 0
+    order = torch.randperm(count, generator=g)
+    y = torch.randint(0, 10, (count,), generator=g)
+    start = [(torch.randn(npad, generator=g), torch.randn(10, npad, generator=g) / 30, torch.randn(10, generator=g)) for _ in range(2)]
+    for b, cs, _ in start:
+        b[units:], cs[:, units:] = 0, 0
+
+    def fresh(lrs):
+        nets = []
+        for (b, cs, c), lr in zip(start, lrs):
+            b1, cc = _adam_spec(units, lr), _adam_spec(10, lr)
+            b1[0].copy_(b[:units]), cc[0].copy_(c)
+            nets.append({"b": b.clone(), "cs": cs, "c": c.clone(), "y": y, "b1_adam": b1, "c_adam": cc})
+        return nets
+
+    def state(net):
+        return [net["b"], net["c"], *net["b1_adam"][:4], *net["c_adam"][:4]]
+
+    lrs = (1e-2, 3e-3)
+    by_steps = fresh(lrs)
+    expected = []
+    for net in by_steps:
+        losses = []
+        for s in range(0, count, batch):
+            index = order[s : s + batch]
+            loss, gb, _, gc = kernel.step(rows, index, net["b"], net["cs"], net["c"], 0, y[index], True, False, 2)
+            p, m, v, t, h = net["b1_adam"]
+            kernel.adam(p, gb[:units], m, v, t, *h, mirror=net["b"])
+            p, m, v, t, h = net["c_adam"]
+            kernel.adam(p, gc, m, v, t, *h, mirror=net["c"])
+            losses.append(loss)
+        expected.append((losses, gb, gc))
+    for threads in (1, 3):
+        nets = fresh(lrs)
+        got = kernel.epoch(rows, order, batch, nets, 0, threads)
+        for (losses, gb, gc), (want_losses, want_gb, want_gc) in zip(got, expected):
+            assert losses == want_losses
+            assert torch.equal(gb, want_gb) and torch.equal(gc, want_gc)
+        for net, ref in zip(nets, by_steps):
+            for a, w in zip(state(net), state(ref)):
+                assert torch.equal(a, w)
