@@ -430,7 +430,7 @@ def test_native_step_is_bitwise_the_same_on_any_number_of_threads(monkeypatch):
     if kernel is None or not kernel.simd:
         pytest.skip("no vector path on this CPU")
     g = torch.Generator().manual_seed(7)
-    npad = planner.padded(2100)  # several column chunks (64 blocks) and a partial one
+    npad = planner.padded(2100)  # several bias chunks (32 blocks) and a partial one
     rows = torch.randn(300, npad, generator=g)
     b, cs, c = torch.randn(npad, generator=g), torch.randn(10, npad, generator=g), torch.randn(10, generator=g)
     index = torch.randint(0, 300, (201,), generator=g)  # 13 row groups, the last with 9 rows
@@ -447,12 +447,11 @@ def _adam_spec(n, lr):
     return (torch.zeros(n), torch.zeros(n), torch.zeros(n), torch.zeros((), dtype=torch.float32), (lr, 0.9, 0.99, 1e-8, 1e-4))
 
 
-def test_native_epoch_sweeps_give_the_steps_bits(monkeypatch):
-    """The vector paths run an epoch as sweeps over column chunks (batch t's bias gradient and Adam
-    on a chunk, then batch t + 1's forward on it). Two networks on shared rows, several chunks and a
-    partial one, units short of the padding, an odd last batch: the parameters, Adam moments, last
-    gradients and batch losses equal, bit for bit, those of batch-by-batch steps and Adam updates,
-    on 1 or 3 threads."""
+def test_native_epoch_gives_the_steps_bits_on_any_threads(monkeypatch):
+    """The compiled whole-epoch call (bl_epoch: steps and Adam in C) of two networks on shared rows,
+    several bias chunks and a partial one, units short of the padding, an odd last batch: the
+    parameters, Adam moments, last gradients and batch losses equal, bit for bit, those of
+    batch-by-batch steps and Adam updates, on 1 or 3 threads."""
     monkeypatch.setattr(compiled, "MIN_WORK", 1)
     kernel = compiled.load("native")
     if kernel is None or not kernel.simd:

@@ -139,43 +139,9 @@ static void backward_row_portable(const Step *s, const float *h, const float *do
 #if GROUP % 4
 #error "GROUP must be a multiple of 4 (the bias pass takes rows in quads on the AVX-512 path)"
 #endif
-#ifndef CHUNK
-#define CHUNK 64 /* column blocks (16 columns) per chunk: the work item of the bias pass and of an epoch's
-                  * sweep; a row's logits are the sum, chunk by chunk in column order, of its chunks' partials */
-#endif
-#if (CHUNK * 16) % TILE
-#error "CHUNK x 16 columns must be a multiple of TILE"
-#endif
 #ifndef PF_HINT
 #define PF_HINT _MM_HINT_T0
 #endif
-#ifndef BIAS_PF_EVERY
-#define BIAS_PF_EVERY 3 /* in an epoch's sweep: one line of the next forward's rows prefetched per this many
-                         * row pairs (AVX2) or quads (AVX-512) of the bias pass; 0: none */
-#endif
-#ifndef BIAS_PF_LOCALITY
-#define BIAS_PF_LOCALITY 3 /* __builtin_prefetch's: 3 = prefetcht0, 2 = t1, 1 = t2, 0 = nta */
-#endif
-
-/* The rows a forward will read next, requested line by line (64 bytes) during a bias pass, which
- * reads no rows: rows index[0..rows) (bytes base + index[r] * stride), their bytes [off, off +
- * 64 lines), row after row from line (r, l). */
-typedef struct { const char *base; const int64_t *index; int64_t stride, rows, off, lines, r, l; } RowPrefetch;
-
-static inline __attribute__((always_inline)) void row_prefetch_next(RowPrefetch *p) {
-    if (p->r >= p->rows) return;
-    __builtin_prefetch(p->base + p->index[p->r] * p->stride + p->off + 64 * p->l, 0, BIAS_PF_LOCALITY);
-    if (++p->l == p->lines) { p->l = 0; p->r++; }
-}
-
-/* The start of the next `lines` lines (a run within one row) to prefetch, the cursor moved past
- * them; `otherwise` once all rows are done. */
-static inline const char *row_prefetch_run(RowPrefetch *p, int64_t lines, const char *otherwise) {
-    if (p->r >= p->rows) return otherwise;
-    const char *at = p->base + p->index[p->r] * p->stride + p->off + 64 * p->l;
-    if ((p->l += lines) >= p->lines) { p->l = 0; p->r++; }
-    return at;
-}
 
 #if BL_AVX512
 static inline __m512 load_row(const void *p, int bf16, int64_t j) {
@@ -221,12 +187,6 @@ static inline __attribute__((always_inline)) void pair_forward_tile(
     }
 #pragma GCC unroll 16
     for (int k = 0; k < K; k++) { _mm512_store_ps(acc0 + 16 * k, a0[k]); _mm512_store_ps(acc1 + 16 * k, a1[k]); }
-}
-
-/* dst[k] = the sum of the 16 lanes of acc + 16 k, k < K. */
-static inline __attribute__((always_inline)) void fold_acc(const int K, const float *acc, float *dst) {
-#pragma GCC unroll 16
-    for (int k = 0; k < K; k++) dst[k] = _mm512_reduce_add_ps(_mm512_load_ps(acc + 16 * k));
 }
 
 /* G (blocked like csb) += d0 (x) h0 + d1 (x) h1 over columns [j0, j1), h recomputed from P. */
@@ -285,9 +245,8 @@ static inline __m512i quad_index(const uint16_t *m) {
  * masks[jb * ms + r]. Two column blocks per pass share each table load. */
 static inline __attribute__((always_inline)) void bias_blocks(
     const int K, const float *dout, int64_t n, int64_t ms, const float *csb, int64_t jb0, int64_t jb1,
-    const uint16_t *masks, const float *table, float *gb, RowPrefetch *pf) {
+    const uint16_t *masks, const float *table, float *gb) {
     const int64_t quads = n / 4;
-    int tick = 0;
     int64_t jb = jb0;
     if (2 * K <= 20)
         for (; jb + 2 <= jb1; jb += 2) {
@@ -298,7 +257,6 @@ static inline __attribute__((always_inline)) void bias_blocks(
             for (int64_t q = 0; q < quads; q++) {
                 __m512i ia = quad_index(ma + 4 * q), ib = quad_index(mb + 4 * q);
                 const float *t = table + q * K * 16;
-                if (BIAS_PF_EVERY && pf && ++tick == BIAS_PF_EVERY) { tick = 0; row_prefetch_next(pf); }
 #pragma GCC unroll 16
                 for (int k = 0; k < K; k++) {
                     __m512 tk = _mm512_load_ps(t + 16 * k);
@@ -355,51 +313,35 @@ static inline __attribute__((always_inline)) void bias_blocks(
 #endif
 
 #if BL_SIMD
-/* Forward of one group of `count` rows (row pointers rowp, padded to even count) over N columns
- * (a whole number of chunks from a chunk's start): each tile is swept by every pair of the group
- * (pair_forward_tile of the AVX-512 or AVX2 path) while its readout block is in L1. The partial
- * logits of chunk u (from the first) go to part + u * cstride + i * K for row i. nextp: the rows
- * the thread likely takes next, whose first tile is prefetched during this group's last tile. */
+/* Forward of one group of `count` rows (row pointers rowp, padded to even count), all tiles: each
+ * tile is swept by every pair of the group (pair_forward_tile of the AVX-512 or AVX2 path) while
+ * its readout block is in L1. nextp: the rows of the next group, whose first tile is prefetched
+ * during this group's last tile. */
 static inline __attribute__((always_inline)) void group_forward(
     const int K, const int bf, int64_t N, const float *b, const float *csb, const char *const *rowp,
-    const char *const *nextp, int64_t count, float *acc, uint16_t *masks, int64_t ms, float *part, int64_t cstride,
-    RowPrefetch *pf) {
+    const char *const *nextp, int64_t count, float *acc, uint16_t *masks, int64_t ms) {
     const int64_t esz = bf ? 2 : 4;
     for (int64_t j0 = 0; j0 < N; j0 += TILE) {
-        const int64_t j1 = j0 + TILE < N ? j0 + TILE : N, run = esz * (j1 - j0) / 64;
-        if (j0 % (16 * CHUNK) == 0) memset(acc, 0, sizeof(float) * (count + count % 2) * K * 16);
+        const int64_t j1 = j0 + TILE < N ? j0 + TILE : N;
         for (int64_t i = 0; i < count; i += 2) {
             const char *p0 = rowp[i], *p1 = rowp[i + 1];
-            /* pair_forward_tile prefetches n + esz * j for j in [j0, j1): the next runs of the cursor pf
-             * (when given, ahead of these rows by what it requested during the bias pass), else the
-             * next tile, or the next group's rows from their start */
-            const char *n0, *n1;
-            if (pf) {
-                n0 = (const char *)((uintptr_t)row_prefetch_run(pf, run, p0 + esz * j0) - (uintptr_t)(esz * j0));
-                n1 = (const char *)((uintptr_t)row_prefetch_run(pf, run, p1 + esz * j0) - (uintptr_t)(esz * j0));
-            } else {
-                n0 = j1 < N ? p0 + esz * TILE : (const char *)((uintptr_t)nextp[i] - (uintptr_t)(esz * j0));
-                n1 = j1 < N ? p1 + esz * TILE : (const char *)((uintptr_t)nextp[i + 1] - (uintptr_t)(esz * j0));
-            }
+            /* pair_forward_tile prefetches n + esz * j for j in [j0, j1): the next tile, or the next
+             * group's rows from their start */
+            const char *n0 = j1 < N ? p0 + esz * TILE : (const char *)((uintptr_t)nextp[i] - (uintptr_t)(esz * j0));
+            const char *n1 = j1 < N ? p1 + esz * TILE : (const char *)((uintptr_t)nextp[i + 1] - (uintptr_t)(esz * j0));
             pair_forward_tile(K, bf, p0, p1, n0, n1, b, csb, j0, j1, acc + i * K * 16, acc + (i + 1) * K * 16,
                               masks ? masks + i : NULL, masks ? masks + i + 1 : NULL, ms);
-        }
-        if (j1 % (16 * CHUNK) == 0 || j1 == N) {
-            float *dst = part + j0 / (16 * CHUNK) * cstride;
-            for (int64_t i = 0; i < count; i++) fold_acc(K, acc + i * K * 16, dst + i * K);
         }
     }
 }
 
 #define BL_CASES(X) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11) X(12) X(13) X(14) X(15) X(16)
 #define BL_FWD(K) static void fwd_##K(int bf, int64_t N, const float *b, const float *csb, const char *const *rowp, \
-    const char *const *nextp, int64_t count, float *acc, uint16_t *masks, int64_t ms, float *part, int64_t cstride, \
-    RowPrefetch *pf) { \
-    if (bf) group_forward(K, 1, N, b, csb, rowp, nextp, count, acc, masks, ms, part, cstride, pf); /* one loop per row type */ \
-    else group_forward(K, 0, N, b, csb, rowp, nextp, count, acc, masks, ms, part, cstride, pf); }
+    const char *const *nextp, int64_t count, float *acc, uint16_t *masks, int64_t ms) { \
+    if (bf) group_forward(K, 1, N, b, csb, rowp, nextp, count, acc, masks, ms); /* one loop per row type */ \
+    else group_forward(K, 0, N, b, csb, rowp, nextp, count, acc, masks, ms); }
 #define BL_BLK(K) static void blk_##K(const float *d, int64_t n, int64_t ms, const float *csb, int64_t jb0, int64_t jb1, \
-    const uint16_t *masks, const float *table, float *gb, RowPrefetch *pf) { \
-    bias_blocks(K, d, n, ms, csb, jb0, jb1, masks, table, gb, pf); }
+    const uint16_t *masks, const float *table, float *gb) { bias_blocks(K, d, n, ms, csb, jb0, jb1, masks, table, gb); }
 #define BL_READ(K) static void read_##K(int bf, const void *p0, const void *p1, const float *b, const float *d0, \
     const float *d1, int64_t j0, int64_t j1, const uint16_t *m0, const uint16_t *m1, int64_t ms, float *g) { \
     pair_readout_tile(K, bf, p0, p1, b, d0, d1, j0, j1, m0, m1, ms, g); }
@@ -407,7 +349,7 @@ BL_CASES(BL_FWD)
 BL_CASES(BL_READ)
 BL_CASES(BL_BLK)
 typedef void (*fwd_fn)(int, int64_t, const float *, const float *, const char *const *, const char *const *, int64_t,
-                       float *, uint16_t *, int64_t, float *, int64_t, RowPrefetch *);
+                       float *, uint16_t *, int64_t);
 typedef void (*read_fn)(int, const void *, const void *, const float *, const float *, const float *, int64_t, int64_t,
                         const uint16_t *, const uint16_t *, int64_t, float *);
 #define BL_PTR_FWD(K) fwd_##K,
@@ -416,16 +358,15 @@ typedef void (*read_fn)(int, const void *, const void *, const float *, const fl
 static const fwd_fn FWD[KMAX] = {BL_CASES(BL_PTR_FWD)};
 static const read_fn READ[KMAX] = {BL_CASES(BL_PTR_READ)};
 typedef void (*blk_fn)(const float *, int64_t, int64_t, const float *, int64_t, int64_t, const uint16_t *, const float *,
-                       float *, RowPrefetch *);
+                       float *);
 static const blk_fn BLK[KMAX] = {BL_CASES(BL_PTR_BLK)};
 #endif
 
 static int use_blocked(int64_t k) { return BL_SIMD && k <= KMAX; }
 
 /* Workspace layout (floats) for at most `rows` rows: per thread on the portable path and in
- * bl_logits, batch-wide and shared by the threads in step_blocked and epoch_blocked (loss: doubles,
- * one per row; part: the rows' partial logits, chunk u's at part + u * pstride). */
-typedef struct { int64_t acc, mask, dout, table, gb, g, hbuf, loss, part, pstride, total; } Layout;
+ * bl_logits, batch-wide and shared by the threads in step_blocked (loss: doubles, one per row). */
+typedef struct { int64_t acc, mask, dout, table, gb, g, hbuf, loss, total; } Layout;
 
 static Layout layout(int64_t rows, int64_t npad, int64_t k) {
     Layout l; int64_t r = rows + 2, o = 0;
@@ -437,8 +378,6 @@ static Layout layout(int64_t rows, int64_t npad, int64_t k) {
     l.g = o; o += k * npad;
     l.hbuf = o; o += 2 * npad;
     l.loss = o; o += 2 * r;
-    l.pstride = r * k;
-    l.part = o; o += (npad / 16 + CHUNK - 1) / CHUNK * l.pstride;
     l.total = o;
     return l;
 }
@@ -456,58 +395,45 @@ int64_t bl_workspace(int64_t batch, int64_t npad, int64_t k, int threads) {
 }
 
 #if BL_SIMD
-/* Forward of one group of count <= GROUP rows (indices rows[0..count)) over column blocks
- * [jb0, jb1) (jb0 a chunk's first), swept tile by tile: every row is read in address order, so the
- * hardware prefetcher streams it, and the pair's next tile is prefetched in software while this
- * one is computed (after the last tile: the group next[0..next_count) from block next_jb, the one
- * likely to follow). The partial logits of each chunk into part (row i of chunk u at
- * part + u * cstride + i * K, u counted from chunk 0), the ReLU masks (if masks is not NULL) at
- * masks + jb * ms + i; acc: (count + 1) x K x 16 floats. */
+/* Forward of one group of count <= GROUP rows (indices rows[0..count)), swept tile by tile: every
+ * row is read in address order, so the hardware prefetcher streams it, and the pair's next tile
+ * is prefetched in software while this one is computed (after the last tile: the first tile of
+ * the group next[0..next_count), the one likely to follow). Logits into out (count, K), the ReLU
+ * masks (if masks is not NULL) at masks with stride ms; acc: (count + 1) x K x 16 floats. */
 static void forward_group(const Step *s, const float *csb, const int64_t *rows, int64_t count, const int64_t *next,
-                          int64_t next_count, int64_t next_jb, int64_t jb0, int64_t jb1, float *acc, uint16_t *masks,
-                          int64_t ms, float *part, int64_t cstride, RowPrefetch *pf) {
-    const int64_t K = s->k, esz = s->bf16 ? 2 : 4;
+                          int64_t next_count, float *acc, uint16_t *masks, int64_t ms, float *out) {
+    const int64_t K = s->k;
     const char *rowp[GROUP + 1], *nextp[GROUP + 1];
     for (int64_t i = 0; i < count; i++) {
-        rowp[i] = (const char *)row_ptr(s, rows[i]) + esz * 16 * jb0;
-        nextp[i] = (const char *)row_ptr(s, next[i < next_count ? i : next_count - 1]) + esz * 16 * next_jb;
+        rowp[i] = (const char *)row_ptr(s, rows[i]);
+        nextp[i] = (const char *)row_ptr(s, next[i < next_count ? i : next_count - 1]);
     }
     if (count % 2) { rowp[count] = rowp[count - 1]; nextp[count] = nextp[count - 1]; }  /* the lone row's partner */
-    FWD[K - 1](s->bf16, 16 * (jb1 - jb0), s->b + 16 * jb0, csb + jb0 * K * 16, rowp, nextp, count, acc,
-               masks ? masks + jb0 * ms : NULL, ms, part + jb0 / CHUNK * cstride, cstride, pf);
-}
-
-/* Logits of rows [0, count) into out (count, K): each row's chunk partials summed in chunk order,
- * plus c (the same order in a step, an epoch's sweep and bl_logits). */
-static void sum_partials(const Step *s, const float *part, int64_t cstride, int64_t count, float *out) {
-    const int64_t K = s->k, chunks = (s->npad / 16 + CHUNK - 1) / CHUNK;
+    memset(acc, 0, sizeof(float) * (count + count % 2) * K * 16);
+    FWD[K - 1](s->bf16, s->npad, s->b, csb, rowp, nextp, count, acc, masks, ms);
     for (int64_t i = 0; i < count; i++)
         for (int64_t k = 0; k < K; k++) {
-            float v = part[i * K + k];
-            for (int64_t u = 1; u < chunks; u++) v += part[u * cstride + i * K + k];
+            float v = 0.0f;
+            for (int u = 0; u < 16; u++) v += acc[(i * K + k) * 16 + u];
             out[i * K + k] = v + s->c[k];
         }
 }
 #endif
 
-/* Logits of rows [r0, r1) of the index into out (r1 - r0, K); acc and part: a thread's buffers of
- * layout(r1 - r0, ...). */
-static void forward_rows(const Step *s, const float *csb, int64_t r0, int64_t r1, float *acc, float *part,
-                         int64_t cstride, float *out) {
+/* Logits of rows [r0, r1) of the index into out (r1 - r0, K). */
+static void forward_rows(const Step *s, const float *csb, int64_t r0, int64_t r1, float *acc, float *out) {
     const int64_t K = s->k, n = r1 - r0;
 #if BL_SIMD
     if (use_blocked(K)) {
         for (int64_t g0 = 0; g0 < n; g0 += GROUP) {
             const int64_t count = g0 + GROUP < n ? GROUP : n - g0, next = g0 + GROUP < n ? g0 + GROUP : g0;
             const int64_t next_count = next + GROUP < n ? GROUP : n - next;
-            forward_group(s, csb, s->index + r0 + g0, count, s->index + r0 + next, next_count, 0, 0, s->npad / 16, acc,
-                          NULL, 0, part, cstride, NULL);
-            sum_partials(s, part, cstride, count, out + g0 * K);
+            forward_group(s, csb, s->index + r0 + g0, count, s->index + r0 + next, next_count, acc, NULL, 0, out + g0 * K);
         }
         return;
     }
 #endif
-    (void)csb; (void)part; (void)cstride;
+    (void)csb;
     for (int64_t i = 0; i < n; i++) forward_row_portable(s, row_ptr(s, s->index[r0 + i]), acc, out + i * K);
 }
 
@@ -537,42 +463,15 @@ static void block_readout(const float *cs, float *csb, int64_t npad, int64_t k, 
 }
 
 #if BL_SIMD
+#ifndef BIAS_CHUNK
+#define BIAS_CHUNK 32 /* column blocks (16 columns) per work item of the bias pass */
+#endif
 #ifndef FWD_SCHED
 #define FWD_SCHED dynamic /* how the forward's row groups go to the threads (static: round robin) */
 #endif
 #ifndef BIAS_ROWS
 #define BIAS_ROWS 128 /* rows per bias sweep (a multiple of GROUP): their tables (K x 4 floats per row) stay in L1 */
 #endif
-
-/* Rows [g0, g0 + count) of a group from their chunk partials: logits, each row's loss into
- * row_losses, dL/dout into out (in place of the logits), the lone row's partner zeroed (odd count:
- * the batch's last group) and, for the bias gradient, the group's tables. GROUP is a multiple of 4,
- * so its pairs or quads are its own, and a bias sweep's tables (from a multiple of GROUP rows) are
- * those of its groups. */
-static void group_loss(const Step *s, const float *part, int64_t cstride, int64_t g0, int64_t count, float *out,
-                       double *row_losses, float *table) {
-    const int64_t K = s->k;
-    sum_partials(s, part + g0 * K, cstride, count, out + g0 * K);
-    float dout[KLIMIT];
-    for (int64_t i = g0; i < g0 + count; i++) {
-        row_losses[i] = row_loss(s, i, out + i * K, dout);
-        memcpy(out + i * K, dout, sizeof(float) * K);
-    }
-    if (count % 2) for (int64_t k = 0; k < K; k++) out[(g0 + count) * K + k] = 0.0f;
-    if (s->want_gb) grad_tables(K, out + g0 * K, count, table + g0 * K * 4);
-}
-
-/* gb over column blocks [jb0, jb1) (overwritten) from n rows' dL/dout, masks and tables, rows in
- * sweeps of BIAS_ROWS (a multiple of 4): a sweep's tables start at row * K * 4 floats on both
- * paths (pairs of K x 8, quads of K x 16). */
-static void bias_chunk(int64_t K, const float *csb, const float *dout, int64_t n, int64_t ms, const uint16_t *masks,
-                       const float *table, int64_t jb0, int64_t jb1, float *gb, RowPrefetch *pf) {
-    memset(gb + jb0 * 16, 0, sizeof(float) * (jb1 - jb0) * 16);
-    for (int64_t r = 0; r < n; r += BIAS_ROWS) {
-        const int64_t rows = n - r < BIAS_ROWS ? n - r : BIAS_ROWS;
-        BLK[K - 1](dout + r * K, rows, ms, csb, jb0, jb1, masks + r, table + r * K * 4, gb, pf);
-    }
-}
 
 /* One step of the register-blocked paths, work shared dynamically: the threads of a (virtual)
  * machine run at unequal speeds (one measured 1.45x slower than the other for minutes), so rows
@@ -583,10 +482,10 @@ static void bias_chunk(int64_t K, const float *csb, const float *dout, int64_t n
 static double step_blocked(const Step *s, const float *csb, float *base, int threads, float *gb, float *g, float *gc) {
     const int64_t N = s->npad, K = s->k, n = s->batch, ms = (n + 1) / 2 * 2;
     const Layout l = layout(n, N, K);
-    float *acc = base + l.acc, *out = base + l.dout, *table = base + l.table, *gblk = base + l.g, *part = base + l.part;
+    float *acc = base + l.acc, *out = base + l.dout, *table = base + l.table, *gblk = base + l.g;
     double *row_losses = (double *)(base + l.loss);
     uint16_t *masks = (uint16_t *)(base + l.mask);
-    const int64_t groups = (n + GROUP - 1) / GROUP, chunks = (N / 16 + CHUNK - 1) / CHUNK;
+    const int64_t groups = (n + GROUP - 1) / GROUP, chunks = (N / 16 + BIAS_CHUNK - 1) / BIAS_CHUNK;
     const int64_t tiles = (N + TILE - 1) / TILE;
     double loss = 0.0;
     float gcs[KLIMIT] = {0.0f};
@@ -597,15 +496,29 @@ static double step_blocked(const Step *s, const float *csb, float *base, int thr
         for (int64_t q = 0; q < groups; q++) {
             const int64_t g0 = q * GROUP, count = g0 + GROUP < n ? GROUP : n - g0;
             const int64_t next = (q + nt < groups ? q + nt : q) * GROUP;  /* the group this thread likely takes next */
-            forward_group(s, csb, s->index + g0, count, s->index + next, next + GROUP < n ? GROUP : n - next, 0, 0,
-                          N / 16, acc + g0 * K * 16, masks + g0, ms, part + g0 * K, l.pstride, NULL);
-            group_loss(s, part, l.pstride, g0, count, out, row_losses, table);
+            forward_group(s, csb, s->index + g0, count, s->index + next, next + GROUP < n ? GROUP : n - next,
+                          acc + g0 * K * 16, masks + g0, ms, out + g0 * K);
+            float dout[KLIMIT];
+            for (int64_t i = g0; i < g0 + count; i++) {  /* logits -> dL/dout in place */
+                row_losses[i] = row_loss(s, i, out + i * K, dout);
+                memcpy(out + i * K, dout, sizeof(float) * K);
+            }
+            if (count % 2) for (int64_t k = 0; k < K; k++) out[n * K + k] = 0.0f;  /* the lone row's partner */
+            /* the group's tables: GROUP is a multiple of 4, so its pairs or quads are its own, and a
+             * bias sweep's tables (from a multiple of 16 rows) are those of its groups */
+            if (s->want_gb) grad_tables(K, out + g0 * K, count, table + g0 * K * 4);
         }
         if (s->want_gb) {
 #pragma omp for schedule(dynamic, 1) nowait
             for (int64_t c = 0; c < chunks; c++) {
-                const int64_t jb0 = c * CHUNK, jb1 = jb0 + CHUNK < N / 16 ? jb0 + CHUNK : N / 16;
-                bias_chunk(K, csb, out, n, ms, masks, table, jb0, jb1, gb, NULL);
+                const int64_t jb0 = c * BIAS_CHUNK, jb1 = jb0 + BIAS_CHUNK < N / 16 ? jb0 + BIAS_CHUNK : N / 16;
+                memset(gb + jb0 * 16, 0, sizeof(float) * (jb1 - jb0) * 16);
+                /* rows in sweeps of BIAS_ROWS (a multiple of 4): a sweep's tables start at row * K * 4 floats
+                 * on both paths (pairs of K x 8, quads of K x 16) */
+                for (int64_t r = 0; r < n; r += BIAS_ROWS) {
+                    const int64_t rows = n - r < BIAS_ROWS ? n - r : BIAS_ROWS;
+                    BLK[K - 1](out + r * K, rows, ms, csb, jb0, jb1, masks + r, table + r * K * 4, gb);
+                }
             }
         }
         if (s->want_g) {
@@ -739,34 +652,7 @@ void bl_logits(const void *rows, int64_t ld, int bf16, const int64_t *index, int
         int64_t pairs = (count + 1) / 2, lo = pairs * t / nt, hi = pairs * (t + 1) / nt;
         int64_t r0 = 2 * lo, r1 = 2 * hi < count ? 2 * hi : count;
         float *w = base + t * l.total;
-        if (r1 > r0) forward_rows(&s, csb, r0, r1, blocked ? w + l.acc : w + l.hbuf, w + l.part, l.pstride, out + r0 * k);
-    }
-}
-
-typedef struct { float step_size, bc2, w1, b2, w2, e, wd; } AdamStep;
-
-/* The step counter incremented and the step's constants; h = {lr, beta1, beta2, eps, weight_decay}. */
-static AdamStep adam_begin(float *step, const double *h) {
-    *step += 1.0f;
-    const double t = (double)*step;
-    AdamStep a = {(float)(h[0] / (1.0 - pow(h[1], t))), (float)sqrt(1.0 - pow(h[2], t)), (float)(1.0 - h[1]),
-                  (float)h[2], (float)(1.0 - h[2]), (float)h[3], (float)h[4]};
-    return a;
-}
-
-/* The Adam update of parameters [j0, j1) (elementwise: any split of the range gives the same bits). */
-static void adam_range(const AdamStep *a, float *param, const float *grad, float *m, float *v, int64_t j0, int64_t j1,
-                       float *mirror) {
-    const float step_size = a->step_size, bc2 = a->bc2, w1 = a->w1, b2 = a->b2, w2 = a->w2, e = a->e, wd = a->wd;
-    for (int64_t j = j0; j < j1; j++) {
-        float g = grad[j];
-        if (wd != 0.0f) g += wd * param[j];
-        float mj = m[j] + w1 * (g - m[j]);
-        float vj = v[j] * b2 + w2 * (g * g);
-        m[j] = mj; v[j] = vj;
-        float p = param[j] - step_size * (mj / (sqrtf(vj) / bc2 + e));
-        param[j] = p;
-        if (mirror) mirror[j] = p;
+        if (r1 > r0) forward_rows(&s, csb, r0, r1, blocked ? w + l.acc : w + l.hbuf, out + r0 * k);
     }
 }
 
@@ -777,9 +663,21 @@ static void adam_range(const AdamStep *a, float *param, const float *grad, float
  * the updated parameters (the kernel's padded operand). */
 void bl_adam(float *param, const float *grad, float *m, float *v, int64_t n, float *step, double lr,
              double beta1, double beta2, double eps, double weight_decay, float *mirror) {
-    const double h[5] = {lr, beta1, beta2, eps, weight_decay};
-    const AdamStep a = adam_begin(step, h);
-    adam_range(&a, param, grad, m, v, 0, n, mirror);
+    *step += 1.0f;
+    double t = (double)*step;
+    const float step_size = (float)(lr / (1.0 - pow(beta1, t)));
+    const float bc2 = (float)sqrt(1.0 - pow(beta2, t));
+    const float w1 = (float)(1.0 - beta1), b2 = (float)beta2, w2 = (float)(1.0 - beta2), e = (float)eps, wd = (float)weight_decay;
+    for (int64_t j = 0; j < n; j++) {
+        float g = grad[j];
+        if (wd != 0.0f) g += wd * param[j];
+        float mj = m[j] + w1 * (g - m[j]);
+        float vj = v[j] * b2 + w2 * (g * g);
+        m[j] = mj; v[j] = vj;
+        float p = param[j] - step_size * (mj / (sqrtf(vj) / bc2 + e));
+        param[j] = p;
+        if (mirror) mirror[j] = p;
+    }
 }
 
 /* Sum of n floats read by `threads` threads: a measure of attainable read bandwidth. */
@@ -832,112 +730,6 @@ typedef struct {
     float *gb, *gc; double *losses; float *work;
 } Net;
 
-#if BL_SIMD
-/* One network's state in epoch_blocked: its step operands and workspace regions. */
-typedef struct {
-    Step s; const float *csb; float *out, *table, *part; double *row_losses; uint16_t *masks; int64_t cstride;
-    int64_t *labels; float *targets; AdamStep b1;
-} Sweep;
-
-/* bl_epoch on the register-blocked paths: an epoch as a chain of sweeps over column chunks. Adam
- * is elementwise, so once batch t's bias gradient over a chunk is known, that chunk's biases can
- * be updated and batch t + 1's forward over it done at once: a chunk's work item is the bias pass
- * of batch t (masks and tables, no row reads), Adam on its columns, then the forward of batch
- * t + 1 over its columns (row reads). The two kinds of work alternate at chunk grain in every
- * thread, so the rows stream from memory during the bias pass's compute instead of only during
- * the forward. Between sweeps: batch t + 1's logits (chunk partials summed in chunk order), loss,
- * dL/dout, tables, and Adam on c. Every sum runs in the order of a step (bl_step), so the results
- * are bitwise those of batch-by-batch steps and Adam updates, whatever the threads. */
-static int64_t epoch_blocked(const void *rows, int64_t ld, int bf16, const int64_t *order, int64_t count, int64_t batch,
-                             int64_t npad, int64_t k, int64_t units, int loss_kind, Net *nets, int64_t m, int threads) {
-    if (count < 1) return 0;
-    if (batch > count) batch = count;  /* the workspace is sized for the rows of the largest batch */
-    const int64_t N = npad, K = k, ms = (batch + 1) / 2 * 2, batches = (count + batch - 1) / batch;
-    const int64_t chunks = (N / 16 + CHUNK - 1) / CHUNK;
-    Sweep *sw = calloc((size_t)m, sizeof(Sweep));
-    int64_t *labels = loss_kind == 0 ? malloc(sizeof(int64_t) * m * batch) : NULL;
-    float *targets = loss_kind == 0 ? NULL : malloc(sizeof(float) * m * batch * k);
-    if (!sw || (loss_kind == 0 && !labels) || (loss_kind != 0 && !targets)) { free(sw); free(labels); free(targets); return -1; }
-    const Layout l = layout(batch, N, K);
-    for (int64_t q = 0; q < m; q++) {
-        Net *a = nets + q; Sweep *u = sw + q;
-        float *base = a->work + K * N + 16;
-        u->labels = labels ? labels + q * batch : NULL;  /* this batch's, filled row by row */
-        u->targets = targets ? targets + q * batch * K : NULL;
-        u->s = (Step){rows, ld, bf16, NULL, 0, a->b, a->cs, a->c, N, K, loss_kind, u->labels, u->targets, a->p_b1 != NULL, 0};
-        u->csb = a->work; u->out = base + l.dout; u->table = base + l.table; u->part = base + l.part;
-        u->row_losses = (double *)(base + l.loss); u->masks = (uint16_t *)(base + l.mask); u->cstride = l.pstride;
-    }
-#pragma omp parallel num_threads(threads)
-    {
-        float acc[(GROUP + 2) * KMAX * 16] __attribute__((aligned(64)));
-        for (int64_t q = 0; q < m; q++) {
-#pragma omp for schedule(static)
-            for (int64_t jb = 0; jb < N / 16; jb++) block_readout(nets[q].cs, (float *)sw[q].csb, N, K, 16 * jb, 16 * jb + 16);
-        }
-        for (int64_t t = 0; t <= batches; t++) {
-            /* batch t - 1's gradient pass and batch t's forward, chunk by chunk */
-            const int64_t np = t > 0 ? (count - (t - 1) * batch < batch ? count - (t - 1) * batch : batch) : 0;
-            const int64_t nn = t < batches ? (count - t * batch < batch ? count - t * batch : batch) : 0;
-            const int64_t *index = order + t * batch, groups = (nn + GROUP - 1) / GROUP;
-#pragma omp for schedule(dynamic, 1)
-            for (int64_t c = 0; c < chunks; c++) {
-                const int64_t jb0 = c * CHUNK, jb1 = jb0 + CHUNK < N / 16 ? jb0 + CHUNK : N / 16;
-                /* the chunk's rows for the forward below, requested from the start of the bias pass on,
-                 * which reads no rows: the forward's prefetches continue from where it left */
-                RowPrefetch pf = {(const char *)rows, index, (bf16 ? 2 : 4) * ld, nn, (bf16 ? 2 : 4) * 16 * jb0,
-                                  (bf16 ? 2 : 4) * 16 * (jb1 - jb0) / 64, 0, 0};
-                RowPrefetch *lead = np && sw[0].s.want_gb ? &pf : NULL;  /* NULL: no bias pass ran ahead */
-                for (int64_t q = 0; q < m; q++) {
-                    Net *a = nets + q; Sweep *u = sw + q;
-                    if (q) lead = NULL;  /* the others find the rows in the CPU cache */
-                    if (np && u->s.want_gb) {
-                        bias_chunk(K, u->csb, u->out, np, ms, u->masks, u->table, jb0, jb1, a->gb, nn && !q ? &pf : NULL);
-                        const int64_t j1 = 16 * jb1 < units ? 16 * jb1 : units;
-                        if (16 * jb0 < j1) adam_range(&u->b1, a->p_b1, a->gb, a->m_b1, a->v_b1, 16 * jb0, j1, a->b);
-                    }
-                    for (int64_t g = 0; g < groups; g++) {
-                        const int64_t g0 = g * GROUP, cnt = g0 + GROUP < nn ? GROUP : nn - g0;
-                        const int64_t next = g + 1 < groups ? g0 + GROUP : g0, next_cnt = next + GROUP < nn ? GROUP : nn - next;
-                        forward_group(&u->s, u->csb, index + g0, cnt, index + next, next_cnt, jb0, jb0, jb1, acc,
-                                      u->s.want_gb ? u->masks + g0 : NULL, ms, u->part + g0 * K, u->cstride, lead);
-                    }
-                }
-            }
-            if (!nn) break;
-            /* batch t's logits, losses, dL/dout and tables, group by group */
-#pragma omp for schedule(dynamic, 1)
-            for (int64_t w = 0; w < m * groups; w++) {
-                Net *a = nets + w / groups; Sweep *u = sw + w / groups;
-                const int64_t g0 = w % groups * GROUP, cnt = g0 + GROUP < nn ? GROUP : nn - g0;
-                Step st = u->s; st.index = index; st.batch = nn;
-                for (int64_t i = g0; i < g0 + cnt; i++) {
-                    if (loss_kind == 0) u->labels[i] = a->labels[index[i]];
-                    else memcpy(u->targets + i * K, a->targets + index[i] * K, sizeof(float) * K);
-                }
-                group_loss(&st, u->part, u->cstride, g0, cnt, u->out, u->row_losses, u->table);
-            }
-#pragma omp single
-            for (int64_t q = 0; q < m; q++) {  /* sums in row order, then Adam on c; b1's step for the next sweep */
-                Net *a = nets + q; Sweep *u = sw + q;
-                double total = 0.0; float gcs[KLIMIT] = {0.0f};
-                for (int64_t i = 0; i < nn; i++) {
-                    total += u->row_losses[i];
-                    for (int64_t j = 0; j < K; j++) gcs[j] += u->out[i * K + j];
-                }
-                for (int64_t j = 0; j < K; j++) a->gc[j] = gcs[j];
-                a->losses[t] = total / (double)(loss_kind == 0 ? nn : nn * K);
-                if (a->p_b1) u->b1 = adam_begin(a->t_b1, a->hyper_b1);
-                if (a->p_c) bl_adam(a->p_c, a->gc, a->m_c, a->v_c, K, a->t_c, a->hyper_c[0], a->hyper_c[1], a->hyper_c[2],
-                                    a->hyper_c[3], a->hyper_c[4], a->c);
-            }
-        }
-    }
-    free(sw); free(labels); free(targets);
-    return batches;
-}
-#endif
-
 /* Whole training epochs of m networks that share the cached rows (same frozen first layer, same
  * inputs), for methods whose trained parameters are b1 and/or c, Adam done here (bl_adam): for
  * each batch order[s : s + batch] of the count samples, each network in turn takes bl_step and
@@ -948,9 +740,6 @@ static int64_t epoch_blocked(const void *rows, int64_t ld, int bf16, const int64
 int64_t bl_epoch(const void *rows, int64_t ld, int bf16, const int64_t *order, int64_t count, int64_t batch,
                  int64_t npad, int64_t k, int64_t units, int loss_kind, Net *nets, int64_t m, int threads) {
     if (batch < 1 || k > KLIMIT || m < 1) return 0;
-#if BL_SIMD
-    if (use_blocked(k)) return epoch_blocked(rows, ld, bf16, order, count, batch, npad, k, units, loss_kind, nets, m, threads);
-#endif
     int64_t *y = loss_kind == 0 ? malloc(sizeof(int64_t) * batch) : NULL;
     float *t = loss_kind == 0 ? NULL : malloc(sizeof(float) * batch * k);
     if ((loss_kind == 0 && !y) || (loss_kind != 0 && !t)) { free(y); free(t); return -1; }

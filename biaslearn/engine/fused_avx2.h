@@ -137,27 +137,6 @@ static inline __attribute__((always_inline)) void pair_forward_tile(
         pair_stash_pass(K - k0 < KLATER ? K - k0 : KLATER, K, k0, bf, n1, csb, j0, j1, acc0, acc1, stash);
 }
 
-/* dst[k] = the sum of lanes 0-7 of acc + 16 k (the lanes the pair passes use), k < K, in a fixed
- * order: eight outputs at a time by horizontal adds, the rest one by one. */
-static inline __attribute__((always_inline)) void fold_acc(const int K, const float *acc, float *dst) {
-    int k = 0;
-    for (; k + 8 <= K; k += 8) {
-        const float *a = acc + 16 * k;
-        const __m256 t0 = _mm256_hadd_ps(_mm256_loadu_ps(a), _mm256_loadu_ps(a + 16));
-        const __m256 t1 = _mm256_hadd_ps(_mm256_loadu_ps(a + 32), _mm256_loadu_ps(a + 48));
-        const __m256 t2 = _mm256_hadd_ps(_mm256_loadu_ps(a + 64), _mm256_loadu_ps(a + 80));
-        const __m256 t3 = _mm256_hadd_ps(_mm256_loadu_ps(a + 96), _mm256_loadu_ps(a + 112));
-        const __m256 u0 = _mm256_hadd_ps(t0, t1), u1 = _mm256_hadd_ps(t2, t3);  /* per 128-bit lane: 4 outputs' partial sums */
-        _mm256_storeu_ps(dst + k, _mm256_add_ps(_mm256_permute2f128_ps(u0, u1, 0x20), _mm256_permute2f128_ps(u0, u1, 0x31)));
-    }
-    for (; k < K; k++) {
-        const __m256 v = _mm256_loadu_ps(acc + 16 * k);
-        __m128 x = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-        x = _mm_hadd_ps(x, x);
-        dst[k] = _mm_cvtss_f32(_mm_hadd_ps(x, x));
-    }
-}
-
 /* G (blocked like csb) += d0 (x) h0 + d1 (x) h1 over columns [j0, j1); h recomputed from P (the
  * mask is z > 0, so recomputing it gives the stored one). Same signature as the AVX-512 version. */
 static inline __attribute__((always_inline)) void pair_readout_tile(
@@ -201,9 +180,8 @@ static void grad_tables(const int64_t K, const float *dout, int64_t n, float *ta
  * AVX-512 bias_blocks. */
 static inline __attribute__((always_inline)) void bias_blocks(
     const int K, const float *dout, int64_t n, int64_t ms, const float *csb, int64_t jb0, int64_t jb1,
-    const uint16_t *masks, const float *table, float *gb, RowPrefetch *pf) {
+    const uint16_t *masks, const float *table, float *gb) {
     (void)dout;
-    int tick = 0;
     for (int64_t jb = jb0; jb < jb1; jb++) {
         const uint16_t *ma = masks + jb * ms;
         for (int half = 0; half < 2; half++) {
@@ -220,7 +198,6 @@ static inline __attribute__((always_inline)) void bias_blocks(
 #pragma GCC unroll 16
                 for (int k = 0; k < K; k++)
                     e[k] = _mm256_add_ps(e[k], _mm256_permutevar_ps(_mm256_load_ps(t + 8 * k), idx));
-                if (BIAS_PF_EVERY && pf && ++tick == BIAS_PF_EVERY) { tick = 0; row_prefetch_next(pf); }
             }
             const float *c = csb + jb * K * 16 + shift;
             float *g = gb + jb * 16 + shift;
