@@ -471,7 +471,8 @@ def test_native_epoch_gives_the_steps_bits_on_any_threads(monkeypatch):
         nets = []
         for (b, cs, c), lr in zip(start, lrs):
             b1, cc = _adam_spec(units, lr), _adam_spec(10, lr)
-            b1[0].copy_(b[:units]), cc[0].copy_(c)
+            b1[0].copy_(b[:units])
+            cc[0].copy_(c)
             nets.append({"b": b.clone(), "cs": cs, "c": c.clone(), "y": y, "b1_adam": b1, "c_adam": cc})
         return nets
 
