@@ -43,8 +43,8 @@
 int main(int argc, char **argv) {
     const int threads = argc > 1 ? atoi(argv[1]) : 2;
     const double ghz = argc > 2 ? atof(argv[2]) : 2.445;
-    const size_t bytes = (size_t)ROWS * COLS * sizeof(float);
-    float *x = aligned_alloc(1 << 21, bytes);
+    const size_t huge = (size_t)1 << 21, bytes = (size_t)ROWS * COLS * sizeof(float);
+    float *x = aligned_alloc(huge, (bytes + huge - 1) / huge * huge);  /* a whole number of 2 MiB pages */
     int64_t *perm = malloc(sizeof(int64_t) * ROWS);
     if (!x || !perm) { fprintf(stderr, "row_read_probe: out of memory (needs %.1f GiB)\n", bytes / 1073741824.0); return 1; }
     madvise(x, bytes, MADV_HUGEPAGE);
