@@ -168,17 +168,24 @@ def engine_run(net_spec, task, epochs: int, batch_size: int, cache: str, kernel:
     return out
 
 
-def many_run(net_spec, task, batch_size: int, count: int, cache: str) -> dict:
+def many_run(net_spec, task, batch_size: int, count: int, cache: str, rounds: int) -> dict:
     """`count` bias vectors (learning rates) on the same cached rows: one epoch interleaved per batch
-    (one compiled call) vs one after another, then what train_many's "auto" chooses by measuring
-    both ways in its first epoch (a 2-epoch run; the choice is its second epoch's way)."""
+    (one compiled call) vs one after another, alternately for `rounds` rounds (medians: a single
+    epoch each way differed by up to 1.6x from the medians on this VM, docs/benchmarks.md), then
+    what train_many's "auto" chooses by measuring both ways in its first epoch (a 2-epoch run; the
+    choice is its second epoch's way)."""
     lrs = [1e-3 * (1.5**i) for i in range(count)]
     run = lambda epochs, interleave: train_many(
         [bl.FeedForward(net_spec) for _ in lrs], task, "bias",
         [bl.TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, engine="fast") for lr in lrs], interleave=interleave)
     with configure(cache=cache):
         run(1, False)  # warm: builds the shared cache once
-        out = {"sequential": run(1, False)[0][0]["seconds"] * count, "interleaved": run(1, True)[0][0]["seconds"] * count}
+        times = {"sequential": [], "interleaved": []}
+        for _ in range(max(1, rounds)):
+            times["sequential"].append(run(1, False)[0][0]["seconds"] * count)
+            times["interleaved"].append(run(1, True)[0][0]["seconds"] * count)
+        out = {way: statistics.median(values) for way, values in times.items()}
+        out.update({f"{way}_rounds": values for way, values in times.items()})
         auto = run(2, "auto")[0]
         out["auto_way"], out["auto_measured"] = auto[-1]["way"], auto[0]["way"] == "measured"
     clear_cache()
@@ -270,11 +277,12 @@ def _run(args, widths):
                   f"{statistics.median(paired):.2f}; each round's bound from the rates measured right after its C epoch: "
                   + ", ".join(f"{rt['matmul_flops'] / 1e9:.0f} GFLOP/s {rt['read_bytes_per_s'] / 1e9:.1f} GB/s" for rt in t["rates"]) + ")")
     if args.many and widths:
-        print(f"\n== many bias vectors: {args.many} learning rates sharing the cache, 1 epoch (train_many) ==")
+        print(f"\n== many bias vectors: {args.many} learning rates sharing the cache, 1 epoch (train_many), "
+              f"medians of {max(1, args.rounds)} alternating rounds ==")
         for width in widths:
             spec = bl.NetworkSpec(784, (width,), 10, seed=0)
             for cache in ("float32", "bfloat16"):
-                m = many_run(spec, task, 256, args.many, cache)
+                m = many_run(spec, task, 256, args.many, cache, max(1, args.rounds))
                 results.setdefault("many", {}).setdefault(width, {})[cache] = m
                 print(f"  width {width:>6} {cache:<9}: one after another {m['sequential']:.3f} s, interleaved per batch "
                       f"{m['interleaved']:.3f} s ({m['sequential'] / m['interleaved']:.2f}x); auto chose {m['auto_way']} "
