@@ -170,8 +170,8 @@ def engine_run(net_spec, task, epochs: int, batch_size: int, cache: str, kernel:
 
 def many_run(net_spec, task, batch_size: int, count: int, cache: str, rounds: int) -> dict:
     """`count` bias vectors (learning rates) on the same cached rows: one epoch interleaved per batch
-    (one compiled call) vs one after another, alternately for `rounds` rounds (medians: a single
-    epoch each way differed by up to 1.6x from the medians on this VM, docs/benchmarks.md), then
+    (one compiled call) vs one after another, alternately for `rounds` rounds (medians: one epoch
+    each way once gave 0.61x where three alternating rounds then gave 0.83-1.26x, docs/benchmarks.md), then
     what train_many's "auto" chooses by measuring both ways in its first epoch (a 2-epoch run; the
     choice is its second epoch's way)."""
     lrs = [1e-3 * (1.5**i) for i in range(count)]

@@ -1,7 +1,7 @@
 /* Epochs of the fused kernel (bl_epoch) on R distinct cached rows, with no Python around it: is
  * an epoch bound by reading the rows, or by the arithmetic?
  *
- * R random rows of 16,384 float32 (64 KiB each, in 2 MiB pages where the allocator gives them),
+ * R random rows of 16,384 float32 (64 KiB each, asked for in 2 MiB pages like the engine's cache),
  * K = 10 outputs, cross entropy, batch 256, Adam on the biases; COUNT samples per epoch drawn at
  * random from the R rows. With R = 16 the rows fit in L3 (1 MiB), with R = 4096 (256 MiB) they come
  * from memory; if both take the same time per row, the epoch is not bound by the row reads.
@@ -18,6 +18,7 @@
  * scratch copy of fused.c (printed at exit). */
 #include "fused.c"
 #include <stdio.h>
+#include <sys/mman.h>
 #include <time.h>
 
 #define UNITS 16384
@@ -38,8 +39,9 @@ int main(int argc, char **argv) {
         fprintf(stderr, "usage: epoch_harness R COUNT THREADS [TSC_GHZ]  (R, COUNT, THREADS >= 1)\n");
         return 2;
     }
-    const int64_t N = UNITS, K = OUTPUTS, page = 2 << 20;
-    float *rows = aligned_alloc(page, (4 * R * N + page - 1) / page * page);
+    const int64_t N = UNITS, K = OUTPUTS, page = 2 << 20, row_bytes = (4 * R * N + page - 1) / page * page;
+    float *rows = aligned_alloc(page, row_bytes);
+    if (rows) madvise(rows, row_bytes, MADV_HUGEPAGE);  /* before the first write; ignored where THP is off */
     int64_t *order = malloc(sizeof(int64_t) * count), *labels = malloc(sizeof(int64_t) * R);
     float *b = calloc(N, 4), *cs = malloc(4 * K * N), *c = calloc(K, 4);
     float *param = calloc(N, 4), *m = calloc(N, 4), *v = calloc(N, 4), *gb = calloc(N, 4), *gc = calloc(K, 4);
