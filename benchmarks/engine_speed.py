@@ -170,10 +170,10 @@ def engine_run(net_spec, task, epochs: int, batch_size: int, cache: str, kernel:
 
 def many_run(net_spec, task, batch_size: int, count: int, cache: str, rounds: int) -> dict:
     """`count` bias vectors (learning rates) on the same cached rows: one epoch interleaved per batch
-    (one compiled call) vs one after another, alternately for `rounds` rounds (medians: one epoch
-    each way once gave 0.61x where three alternating rounds then gave 0.83-1.26x, docs/benchmarks.md), then
-    what train_many's "auto" chooses by measuring both ways in its first epoch (a 2-epoch run; the
-    choice is its second epoch's way)."""
+    (one compiled call) vs one after another, alternately for `rounds` (>= 1) rounds, medians (one
+    epoch each way once gave 0.61x where three alternating rounds then gave 0.83-1.26x:
+    docs/benchmarks.md), then what train_many's "auto" chooses by measuring both ways in its first
+    epoch (a 2-epoch run; the choice is its second epoch's way)."""
     lrs = [1e-3 * (1.5**i) for i in range(count)]
     run = lambda epochs, interleave: train_many(
         [bl.FeedForward(net_spec) for _ in lrs], task, "bias",
@@ -181,7 +181,7 @@ def many_run(net_spec, task, batch_size: int, count: int, cache: str, rounds: in
     with configure(cache=cache):
         run(1, False)  # warm: builds the shared cache once
         times = {"sequential": [], "interleaved": []}
-        for _ in range(max(1, rounds)):
+        for _ in range(rounds):
             times["sequential"].append(run(1, False)[0][0]["seconds"] * count)
             times["interleaved"].append(run(1, True)[0][0]["seconds"] * count)
         out = {way: statistics.median(values) for way, values in times.items()}
@@ -237,9 +237,10 @@ def _run(args, widths):
         r["C_torch"] = engine_run(spec, task, args.epochs, 256, "float32", kernel="torch", keep=True)  # reuses C's cache
         if args.rounds:
             r["interleaved"] = interleaved(spec, task, args.rounds, args.epochs_full, 256, args.threads, args.quick)  # reuses C's cache
-            # the bound takes the best rates measured in this run (the machine can attain them)
-            again = machine_rates(args.threads, args.quick)
-            rates = {key: max(rates[key], again[key]) for key in rates}
+            # the bound takes the best rates measured in this run (the machine can attain them),
+            # those measured after each interleaved C epoch included
+            measured = [machine_rates(args.threads, args.quick), *r["interleaved"]["rates"]]
+            rates = {key: max([rates[key]] + [m[key] for m in measured]) for key in rates}
             results["machine_best"] = rates
         clear_cache()
         npad = (width + 15) // 16 * 16
