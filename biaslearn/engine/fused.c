@@ -364,22 +364,50 @@ static const blk_fn BLK[KMAX] = {BL_CASES(BL_PTR_BLK)};
 
 static int use_blocked(int64_t k) { return BL_SIMD && k <= KMAX; }
 
-/* Workspace layout (floats) for at most `rows` rows: per thread on the portable path and in
- * bl_logits, batch-wide and shared by the threads in step_blocked (loss: doubles, one per row). */
+/* Workspace layout, in floats, for at most `rows` rows: per thread on the portable path and in
+ * bl_logits (thread t's copy at base + t * total), batch-wide and shared by the threads in
+ * step_blocked. The work pointer is 64-byte aligned (the caller checks it) and the blocked readout
+ * before base takes k * npad + 16 floats (npad is a multiple of 16). Every slot's size is rounded
+ * up to a whole number of ALIGN floats (64 bytes) here and only here, so every slot of every
+ * thread's copy starts on a 64-byte boundary: the AVX-512 path loads and stores acc, table and gb
+ * with aligned (vmovaps) instructions, which fault on any other address.
+ *   acc    (rows + 2) x k x 16   partial logits, 16 lanes per output (SIMD paths)
+ *   mask   (rows + 2) x npad/16  uint16 ReLU masks, block-major, stored in floats
+ *   dout   (rows + 2) x k        logits, then dL/dout
+ *   table  ((rows + 2)/4 + 1) x k x 16  bias-gradient lookup tables (quads of rows)
+ *   gb     npad                  bias-gradient accumulator (portable path)
+ *   g      k x npad              readout-gradient accumulator (blocked like csb on SIMD paths)
+ *   hbuf   2 x npad              hidden activations (portable path)
+ *   loss   2 x (rows + 2)        per-row losses (doubles)
+ * The 2 rows beyond `rows` are a lone row's partner and slack. */
+#define ALIGN 16 /* floats per 64 bytes */
 typedef struct { int64_t acc, mask, dout, table, gb, g, hbuf, loss, total; } Layout;
+
+static int64_t slot(int64_t floats) { return (floats + ALIGN - 1) / ALIGN * ALIGN; }
+
+/* Floats before base: the blocked readout csb (k x npad) and 16 of slack. */
+static int64_t base_offset(int64_t npad, int64_t k) { return slot(k * npad) + ALIGN; }
 
 static Layout layout(int64_t rows, int64_t npad, int64_t k) {
     Layout l; int64_t r = rows + 2, o = 0;
-    l.acc = o; o += r * k * 16;
-    l.mask = o; o += (r * (npad / 16) + 31) / 2 / 16 * 16 + 16;
-    l.dout = o; o += (r * k + 15) / 16 * 16;
-    l.table = o; o += (r / 4 + 1) * k * 16;
-    l.gb = o; o += npad;
-    l.g = o; o += k * npad;
-    l.hbuf = o; o += 2 * npad;
-    l.loss = o; o += 2 * r;
+    l.acc = o; o += slot(r * k * 16);
+    l.mask = o; o += slot((r * (npad / 16) + 1) / 2);
+    l.dout = o; o += slot(r * k);
+    l.table = o; o += slot((r / 4 + 1) * k * 16);
+    l.gb = o; o += slot(npad);
+    l.g = o; o += slot(k * npad);
+    l.hbuf = o; o += slot(2 * npad);
+    l.loss = o; o += slot(2 * r);
     l.total = o;
     return l;
+}
+
+/* The layout's offsets for a test: out[0..9) = acc, mask, dout, table, gb, g, hbuf, loss, total
+ * (floats from base), out[9] = base's offset from work. */
+void bl_layout(int64_t rows, int64_t npad, int64_t k, int64_t *out) {
+    const Layout l = layout(rows, npad, k);
+    const int64_t v[10] = {l.acc, l.mask, l.dout, l.table, l.gb, l.g, l.hbuf, l.loss, l.total, base_offset(npad, k)};
+    memcpy(out, v, sizeof v);
 }
 
 static int64_t rows_per_thread(int64_t batch, int threads) {
@@ -391,7 +419,7 @@ int64_t bl_workspace(int64_t batch, int64_t npad, int64_t k, int threads) {
     if (threads < 1) threads = 1;
     const int64_t per_thread = threads * layout(rows_per_thread(batch, threads), npad, k).total;
     const int64_t shared = layout(batch, npad, k).total;
-    return k * npad + 16 + (per_thread > shared ? per_thread : shared);
+    return base_offset(npad, k) + (per_thread > shared ? per_thread : shared);
 }
 
 #if BL_SIMD
@@ -574,7 +602,7 @@ static double step_impl(const void *rows, int64_t ld, int bf16, const int64_t *i
     if (k > KLIMIT || batch < 1) return NAN;
     float *csb = work;
     const Layout l = layout(rows_per_thread(batch, threads), npad, k);
-    float *base = work + k * npad + 16;
+    float *base = work + base_offset(npad, k);
     (void)readout_ready; (void)csb;
 #if BL_SIMD
     if (use_blocked(k)) {
@@ -639,7 +667,7 @@ void bl_logits(const void *rows, int64_t ld, int bf16, const int64_t *index, int
     const int blocked = use_blocked(k);
     float *csb = work;
     const Layout l = layout(rows_per_thread(count, threads), npad, k);
-    float *base = work + k * npad + 16;
+    float *base = work + base_offset(npad, k);
 #pragma omp parallel num_threads(threads)
     {
         int t = 0, nt = 1;
