@@ -19,12 +19,15 @@ from __future__ import annotations
 
 import argparse
 import ctypes
+import functools
 import json
 import os
 import platform
 import statistics
+import tempfile
 import threading
 import time
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F
@@ -71,14 +74,24 @@ def machine_rates(threads: int, quick: bool = False) -> dict:
     a @ b
     best = min(_timed(lambda: a @ b) for _ in range(3))
     rate = 2 * n**3 / best
-    kernel = compiled.load("native") or compiled.load("portable")
+    lib = _read_probe()
     x = torch.ones(2**24 if quick else 2**29)  # 2 GiB, beyond every cache (64 MiB when quick)
-    kernel.lib.bl_read_sum.restype = ctypes.c_double
-    read = lambda: kernel.lib.bl_read_sum(ctypes.c_void_p(x.data_ptr()), ctypes.c_int64(x.numel()), ctypes.c_int(threads))
+    read = lambda: lib.bl_read_sum(ctypes.c_void_p(x.data_ptr()), ctypes.c_int64(x.numel()), ctypes.c_int(threads))
     read()
     bw = x.numel() * 4 / min(_timed(read) for _ in range(3))
     del x
     return {"matmul_flops": rate, "read_bytes_per_s": bw}
+
+
+@functools.lru_cache(maxsize=1)
+def _read_probe():
+    """benchmarks/read_bandwidth.c compiled like the engine's native build (kept out of the library)."""
+    folder = Path(tempfile.mkdtemp(prefix="biaslearn-read-"))
+    target = folder / "read_bandwidth.so"
+    compiled.compile_source(Path(__file__).with_name("read_bandwidth.c"), "native", target)
+    lib = ctypes.CDLL(str(target))
+    lib.bl_read_sum.restype = ctypes.c_double
+    return lib
 
 
 def _timed(fn) -> float:

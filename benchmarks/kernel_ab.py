@@ -7,7 +7,7 @@ comparable. Each build is gcc with the engine's native flags plus the variant's 
 name another source file (e.g. an older fused.c from `git show REV:biaslearn/engine/fused.c`).
 
     python benchmarks/kernel_ab.py --width 16384 --rounds 8 \\
-        --variant base= --variant g8="-DGROUP=8" --variant old:/tmp/old.c=
+        --variant base= --variant avx2=-mno-avx512f --variant old:/tmp/old.c=
 
 (--pages adds, per variant, epochs on a copy of the rows in 4 KiB pages: "name@4k")
 
@@ -27,7 +27,7 @@ import torch
 
 import biaslearn as bl
 from biaslearn import rng
-from biaslearn.engine import compiled, configure
+from biaslearn.engine import compiled, configure, guard
 from biaslearn.engine.hugepages import advise_huge
 from biaslearn.engine.runner import EngineRunner
 from biaslearn.training.methods import get_method
@@ -52,9 +52,10 @@ def build(name: str, source: Path, flags: list[str], folder: Path) -> compiled.C
         compiled.compile_source(source, "native", target, flags)
     except RuntimeError as err:
         raise SystemExit(f"variant {name}: {err}")
-    kernel = compiled.CompiledKernel(name, target)
-    compiled.self_check(kernel)
-    return kernel
+    verdict = guard.run_check(name, target)  # in a child process, like the engine's own builds
+    if not verdict.good:
+        raise SystemExit(f"variant {name}: {verdict.reason} in its self-check")
+    return compiled.CompiledKernel(name, target)
 
 
 def pages_of(t: torch.Tensor) -> str:

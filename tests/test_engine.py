@@ -15,7 +15,7 @@ import torch
 
 import biaslearn as bl
 from biaslearn import engine
-from biaslearn.engine import compiled, planner
+from biaslearn.engine import compiled, guard, planner
 from biaslearn.engine.cache import clear_cache
 from biaslearn.engine.runner import EngineRunner
 from biaslearn.engine.torch_kernel import TorchKernel
@@ -113,12 +113,22 @@ def test_mse_regression_matches_plain(regression):
     torch.testing.assert_close(fast.hidden[0].bias, plain.hidden[0].bias, rtol=0, atol=1e-5)
 
 
+def _compiled(variant: str):
+    """The compiled kernel, or a skip whose reason -rs prints (under BIASLEARN_REQUIRE_COMPILED,
+    as in CI, compiled.load raises instead: a build that should load and does not fails)."""
+    kernel = compiled.load(variant)
+    if kernel is None:
+        pytest.skip(f"compiled kernel {variant} unavailable on this machine (see the warning)")
+    return kernel
+
+
+@pytest.mark.parametrize("variant", ["native", "portable"])
 @pytest.mark.parametrize("outputs", [1, 3, 10, 16, 23])
 @pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
 @pytest.mark.parametrize("units", [50, 600])  # one column tile; several, the last one partial
-def test_compiled_kernels_agree_with_torch(outputs, dtype, units, monkeypatch):
+def test_compiled_kernels_agree_with_torch(variant, outputs, dtype, units, monkeypatch):
     monkeypatch.setattr(compiled, "MIN_WORK", 1)  # let this tiny problem really run on 2 threads
-    kernels = [k for k in (compiled.load("native"), compiled.load("portable")) if k is not None]
+    kernels = [_compiled(variant)]
     g = torch.Generator().manual_seed(outputs)
     npad = planner.padded(units)
     rows = torch.randn(90, npad, generator=g).to(dtype)
@@ -256,9 +266,7 @@ def test_resume_from_checkpoint_with_engine(task, tmp_path):
 @pytest.mark.parametrize("variant", ["native", "portable"])
 @pytest.mark.parametrize("weight_decay", [0.0, 0.1])
 def test_compiled_adam_matches_torch_adam(variant, weight_decay):
-    kernel = compiled.load(variant)
-    if kernel is None:
-        pytest.skip(f"compiled kernel {variant} unavailable")
+    kernel = _compiled(variant)
     g = torch.Generator().manual_seed(5)
     want = torch.randn(1000, generator=g)
     got, mirror = want.clone(), torch.zeros(1000)
@@ -377,6 +385,8 @@ def test_each_vector_path_agrees_with_torch(build, tmp_path, monkeypatch):
         pytest.skip(f"this CPU cannot run the {build} path")
     target = tmp_path / f"fused-{build}.so"
     compiled.compile_source(compiled.SOURCE, "portable", target, flags)
+    verdict = guard.run_check(build, target)  # a crash here fails the test, not the test run
+    assert verdict.good, f"{build} path: {verdict.reason}"
     kernel = compiled.CompiledKernel(build, target)
     assert int(kernel.lib.bl_simd_bits()) == bits
     monkeypatch.setattr(compiled, "MIN_WORK", 1)
@@ -426,8 +436,8 @@ def test_native_step_is_bitwise_the_same_on_any_number_of_threads(monkeypatch):
     a fixed order (bias gradient by column over all rows, loss and output gradient by row), so 1,
     2 or 3 threads give the same bits, whoever took which rows."""
     monkeypatch.setattr(compiled, "MIN_WORK", 1)
-    kernel = compiled.load("native")
-    if kernel is None or not kernel.simd:
+    kernel = _compiled("native")
+    if not kernel.simd:
         pytest.skip("no vector path on this CPU")
     g = torch.Generator().manual_seed(7)
     npad = planner.padded(2100)  # several bias chunks (32 blocks) and a partial one
@@ -453,8 +463,8 @@ def test_native_epoch_gives_the_steps_bits_on_any_threads(monkeypatch):
     parameters, Adam moments, last gradients and batch losses equal, bit for bit, those of
     batch-by-batch steps and Adam updates, on 1 or 3 threads."""
     monkeypatch.setattr(compiled, "MIN_WORK", 1)
-    kernel = compiled.load("native")
-    if kernel is None or not kernel.simd:
+    kernel = _compiled("native")
+    if not kernel.simd:
         pytest.skip("no vector path on this CPU")
     g = torch.Generator().manual_seed(11)
     units, count, batch = 2100, 181, 40

@@ -4,8 +4,10 @@ Two builds: "native" (-march=native: the register-blocked AVX-512 path where the
 the AVX2 + FMA path of fused_avx2.h) and "portable" (baseline x86-64/aarch64 code, plain C loops).
 The shared object is cached under $BIASLEARN_CACHE_DIR or $XDG_CACHE_HOME/biaslearn or
 ~/.cache/biaslearn, named by a hash of the sources, flags, compiler and CPU, so a new machine or a
-new source compiles afresh. Each load runs a small self-check against the PyTorch kernel; any
-failure (no compiler, build error, mismatch) is logged and the caller falls back to the next path."""
+new source compiles afresh. A build is loaded only once its self-check against the PyTorch kernel
+passed in a child process (guard.py, selfcheck.py); any failure (no compiler, build error, crash,
+hang, mismatch) is logged and the caller falls back to the next path. Every call checks its
+buffers first (operands.py)."""
 
 from __future__ import annotations
 
@@ -21,7 +23,8 @@ from pathlib import Path
 
 import torch
 
-from biaslearn.engine.torch_kernel import TorchKernel
+from biaslearn.engine import guard, operands
+from biaslearn.errors import BiaslearnError
 
 log = logging.getLogger("biaslearn.engine")
 
@@ -121,10 +124,14 @@ class CompiledKernel:
         self.name = f"compiled-{variant}" + (f"-{self.simd}" if self.simd else "")
         self._work = torch.empty(0)
 
+    def _workspace_size(self, rows: int, threads: int, npad: int, k: int) -> int:
+        return int(self.lib.bl_workspace(rows, npad, k, threads))
+
     def _workspace(self, rows: int, threads: int, npad: int, k: int) -> torch.Tensor:
-        need = int(self.lib.bl_workspace(rows, npad, k, threads))
+        """The kernel's scratch memory, kept between calls: at least bl_workspace floats, 64-byte aligned."""
+        need = self._workspace_size(rows, threads, npad, k)
         if self._work.numel() < need:
-            self._work = torch.empty(need)
+            self._work = operands.aligned_empty(need)
         return self._work
 
     @staticmethod
@@ -136,20 +143,27 @@ class CompiledKernel:
         return max(1, min(threads, rows * npad // MIN_WORK))
 
     def step(self, rows, index, b, cs, c, loss_kind, y, want_gb, want_g, threads=None):
-        k, npad = cs.shape
+        k, npad = operands.readout(b, cs, c)
+        operands.rows(rows, npad)
         index = index.to(torch.int64).contiguous()
         batch = index.numel()
+        if batch < 1:
+            raise BiaslearnError("engine kernel: index: expected at least one row, got an empty batch")
+        operands.index_range("index", index, rows.shape[0])
         threads = self._threads(threads, batch, npad)
-        gb = torch.empty(npad) if want_gb else None
+        gb = operands.aligned_empty(npad) if want_gb else None
         g = torch.empty(k, npad) if want_g else None
         gc = torch.empty(k)
         labels = y.to(torch.int64).contiguous() if loss_kind == 0 else None
         targets = y.to(torch.float32).contiguous() if loss_kind != 0 else None
+        operands.targets(loss_kind, labels if loss_kind == 0 else targets, batch, k)
+        work = self._workspace(batch, threads, npad, k)
+        operands.workspace(work, self._workspace_size(batch, threads, npad, k))
         total = self.lib.bl_step(
             _ptr(rows), ctypes.c_int64(rows.stride(0)), ctypes.c_int(rows.dtype == torch.bfloat16),
             _ptr(index), ctypes.c_int64(batch), _ptr(b), _ptr(cs), _ptr(c), ctypes.c_int64(npad), ctypes.c_int64(k),
             ctypes.c_int(loss_kind), _ptr(labels), _ptr(targets), ctypes.c_int(bool(want_gb)), ctypes.c_int(bool(want_g)),
-            _ptr(gb), _ptr(g), _ptr(gc), _ptr(self._workspace(batch, threads, npad, k)), ctypes.c_int(threads),
+            _ptr(gb), _ptr(g), _ptr(gc), _ptr(work), ctypes.c_int(threads),
         )
         per = batch if loss_kind == 0 else batch * k
         return total / per, gb, g, gc
@@ -157,6 +171,11 @@ class CompiledKernel:
     def adam(self, param, grad, exp_avg, exp_avg_sq, step, lr, beta1, beta2, eps, weight_decay, mirror=None) -> None:
         """One torch.optim.Adam step in C on contiguous float32 tensors, in place (see bl_adam);
         `step` is the state's float32 scalar step tensor; `mirror` gets a copy of the new values."""
+        n = param.numel()
+        for name, t in (("param", param), ("grad", grad), ("exp_avg", exp_avg), ("exp_avg_sq", exp_avg_sq)) + (
+                (("mirror", mirror),) if mirror is not None else ()):
+            operands.tensor(name, t, torch.float32, n)
+        operands.tensor("step", step, torch.float32, 1)
         self.lib.bl_adam(param.data_ptr(), grad.data_ptr(), exp_avg.data_ptr(), exp_avg_sq.data_ptr(), param.numel(),
                          step.data_ptr(), lr, beta1, beta2, eps, weight_decay, mirror.data_ptr() if mirror is not None else None)
 
@@ -167,20 +186,32 @@ class CompiledKernel:
         None (not trained) or (param, exp_avg, exp_avg_sq, step, (lr, beta1, beta2, eps,
         weight_decay)); the operands b and c are kept equal to the parameters. Returns per network
         the batches' mean losses and the last batch's gradients (gb padded, gc)."""
+        if not nets:
+            raise BiaslearnError("engine kernel: nets: expected at least one network, got none")
         k, npad = nets[0]["cs"].shape
+        operands.rows(rows, npad)
         order = order.to(torch.int64).contiguous()
         count = order.numel()
+        if batch_size < 1 or count < 1:
+            raise BiaslearnError(f"engine kernel: expected a batch size >= 1 and samples, got {batch_size} and {count}")
+        operands.index_range("order", order, rows.shape[0])
         batch = min(batch_size, count)
         threads = self._threads(threads, batch, npad)
+        need = self._workspace_size(batch, threads, npad, k)
         keep, structs, outputs = [], (_Net * len(nets))(), []  # keep: tensors the C call reads, alive until it returns
         units = 0
         for i, net in enumerate(nets):
-            gb, gc = torch.zeros(npad), torch.zeros(k)
+            if operands.readout(net["b"], net["cs"], net["c"]) != (k, npad):
+                raise BiaslearnError(f"engine kernel: network {i}: expected {k} x {npad} operands like network 0's, "
+                                     f"got {tuple(net['cs'].shape)}")
+            gb, gc = operands.aligned_empty(npad).zero_(), torch.zeros(k)
             losses = torch.empty((count + batch_size - 1) // batch_size, dtype=torch.float64)
             y = net["y"]
             labels = y.to(torch.int64).contiguous() if loss_kind == 0 else None
             targets = y.to(torch.float32).reshape(len(y), k).contiguous() if loss_kind != 0 else None
-            work = self._workspace(batch, threads, npad, k) if i == 0 else torch.empty(int(self.lib.bl_workspace(batch, npad, k, threads)))
+            operands.targets(loss_kind, labels if loss_kind == 0 else targets, rows.shape[0], k)  # indexed by sample
+            work = self._workspace(batch, threads, npad, k) if i == 0 else operands.aligned_empty(need)
+            operands.workspace(work, need)
             keep += [gb, gc, losses, labels, targets, work]
             st = structs[i]
             st.b, st.cs, st.c = net["b"].data_ptr(), net["cs"].data_ptr(), net["c"].data_ptr()
@@ -191,6 +222,14 @@ class CompiledKernel:
                 if spec is None:
                     continue
                 param, exp_avg, exp_avg_sq, step, hyper = spec
+                size = npad if name == "b1" else k
+                if param.numel() > size or (name == "c" and param.numel() != k):
+                    raise BiaslearnError(f"engine kernel: network {i}: {name}: expected at most {size} parameters, got {param.numel()}")
+                for label, t in (("param", param), ("exp_avg", exp_avg), ("exp_avg_sq", exp_avg_sq)):
+                    operands.tensor(f"network {i} {name} {label}", t, torch.float32, param.numel())
+                operands.tensor(f"network {i} {name} step", step, torch.float32, 1)
+                if name == "b1" and units and param.numel() != units:
+                    raise BiaslearnError(f"engine kernel: network {i}: b1: expected {units} parameters like network 0's, got {param.numel()}")
                 setattr(st, f"p_{name}", param.data_ptr())
                 setattr(st, f"m_{name}", exp_avg.data_ptr())
                 setattr(st, f"v_{name}", exp_avg_sq.data_ptr())
@@ -210,46 +249,55 @@ class CompiledKernel:
         return [(losses.tolist(), gb, gc) for losses, gb, gc in outputs]
 
     def logits(self, rows, start, count, b, cs, c, threads=None):
-        k, npad = cs.shape
+        k, npad = operands.readout(b, cs, c)
+        operands.rows(rows, npad)
+        if count < 1 or start < 0 or start + count > rows.shape[0]:
+            raise BiaslearnError(f"engine kernel: logits: expected rows [start, start + count) within the {rows.shape[0]} "
+                                 f"rows, got start {start}, count {count}")
         threads = self._threads(threads, count, npad)
         out = torch.empty(count, k)
         index = torch.arange(start, start + count, dtype=torch.int64)
+        work = self._workspace(count, threads, npad, k)
+        operands.workspace(work, self._workspace_size(count, threads, npad, k))
         self.lib.bl_logits(
             _ptr(rows), ctypes.c_int64(rows.stride(0)), ctypes.c_int(rows.dtype == torch.bfloat16),
             _ptr(index), ctypes.c_int64(count), _ptr(b), _ptr(cs), _ptr(c), ctypes.c_int64(npad),
-            ctypes.c_int64(k), _ptr(out), _ptr(self._workspace(count, threads, npad, k)), ctypes.c_int(threads),
+            ctypes.c_int64(k), _ptr(out), _ptr(work), ctypes.c_int(threads),
         )
         return out
 
 
-def self_check(kernel) -> None:
-    """Compare `kernel` with the PyTorch kernel on a small random problem; raise on mismatch."""
-    g = torch.Generator().manual_seed(0)
-    reference = TorchKernel()
-    for dtype, k, kind in ((torch.float32, 10, 0), (torch.bfloat16, 3, 1), (torch.float32, 20, 0)):
-        rows = torch.randn(37, 48, generator=g).to(dtype)
-        rows[:, 40:] = 0
-        index = torch.randint(0, 37, (13,), generator=g)
-        b, cs, c = torch.randn(48, generator=g), torch.randn(k, 48, generator=g), torch.randn(k, generator=g)
-        b[40:], cs[:, 40:] = 0, 0
-        y = torch.randint(0, k, (13,), generator=g) if kind == 0 else torch.randn(13, k, generator=g)
-        got = kernel.step(rows, index, b, cs, c, kind, y, True, True, 2)  # tiny: runs on 1 thread
-        want = reference.step(rows, index, b, cs, c, kind, y, True, True)
-        for a, w in zip(got, want):
-            if not torch.allclose(torch.as_tensor(a), torch.as_tensor(w), rtol=1e-4, atol=1e-5):
-                raise RuntimeError(f"self-check mismatch ({dtype}, {k} outputs)")
-        if not torch.allclose(kernel.logits(rows, 3, 11, b, cs, c, 2), reference.logits(rows, 3, 11, b, cs, c), rtol=1e-4, atol=1e-4):
-            raise RuntimeError("self-check mismatch in logits")
-
-
 def load(variant: str) -> CompiledKernel | None:
-    """The compiled kernel for `variant` ("native" or "portable"), or None (reason logged)."""
+    """The compiled kernel for `variant` ("native" or "portable"), or None (reason logged).
+
+    The build is loaded into this process only after its self-check passed in a child process
+    (guard.py): a build that crashes, hangs or disagrees with the PyTorch kernel is marked bad in
+    the kernel cache and skipped, with one warning. With BIASLEARN_REQUIRE_COMPILED=1 a build that
+    fails to compile or is marked bad raises KernelUnavailable instead."""
     if variant not in _loaded:
         try:
-            kernel = CompiledKernel(variant, build(variant))
-            self_check(kernel)
-            _loaded[variant] = kernel
-        except Exception as err:  # any failure means: use another path
-            log.warning("engine kernel %s unavailable (%s); falling back", variant, err)
-            _loaded[variant] = None
+            path = build(variant)
+        except Exception as err:  # no compiler, a build error: use another path
+            _unavailable(variant, f"could not be built ({err})")
+            return None
+        v = guard.verdict(variant, path)
+        if not v.good:
+            _unavailable(variant, f"{path} {v.reason} in its self-check (run in a child process); "
+                                  f"marked bad in {guard.verdict_path(path)}")
+            return None
+        _loaded[variant] = CompiledKernel(variant, path)
+        log.info("engine kernel %s: %s (self-check passed in a child process)", _loaded[variant].name, path)
     return _loaded[variant]
+
+
+class KernelUnavailable(BiaslearnError):
+    """A compiled kernel that must load (BIASLEARN_REQUIRE_COMPILED=1) did not."""
+
+
+def _unavailable(variant: str, why: str) -> None:
+    _loaded[variant] = None
+    if guard.required():
+        del _loaded[variant]
+        raise KernelUnavailable(f"engine kernel {variant} {why}; BIASLEARN_REQUIRE_COMPILED is set, so this is an "
+                                f"error (unset it to fall back to the next kernel)")
+    log.warning("engine kernel %s %s; falling back to the next kernel", variant, why)

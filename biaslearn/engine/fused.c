@@ -129,18 +129,11 @@ static void backward_row_portable(const Step *s, const float *h, const float *do
         }
 }
 
-#ifndef TILE
 #define TILE 256 /* columns per tile: the readout tile (K x TILE floats) stays in L1 while GROUP rows use it */
-#endif
-#ifndef GROUP
 #define GROUP 16 /* rows swept together tile by tile in the forward pass (even; 16 x 256 measured best of
                   * 4-64 x 128-1024 at 16,384 units: docs/benchmarks.md) */
-#endif
 #if GROUP % 4
 #error "GROUP must be a multiple of 4 (the bias pass takes rows in quads on the AVX-512 path)"
-#endif
-#ifndef PF_HINT
-#define PF_HINT _MM_HINT_T0
 #endif
 
 #if BL_AVX512
@@ -153,7 +146,7 @@ static inline __m512 load_row(const void *p, int bf16, int64_t j) {
 }
 
 static inline void prefetch_row(const void *p, int bf16, int64_t j) {
-    _mm_prefetch((const char *)p + (bf16 ? 2 : 4) * j, PF_HINT);
+    _mm_prefetch((const char *)p + (bf16 ? 2 : 4) * j, _MM_HINT_T0);
 }
 
 /* Forward over columns [j0, j1) for two rows: partial logits (16 lanes per output) are kept in
@@ -491,15 +484,8 @@ static void block_readout(const float *cs, float *csb, int64_t npad, int64_t k, 
 }
 
 #if BL_SIMD
-#ifndef BIAS_CHUNK
 #define BIAS_CHUNK 32 /* column blocks (16 columns) per work item of the bias pass */
-#endif
-#ifndef FWD_SCHED
-#define FWD_SCHED dynamic /* how the forward's row groups go to the threads (static: round robin) */
-#endif
-#ifndef BIAS_ROWS
 #define BIAS_ROWS 128 /* rows per bias sweep (a multiple of GROUP): their tables (K x 4 floats per row) stay in L1 */
-#endif
 
 /* One step of the register-blocked paths, work shared dynamically: the threads of a (virtual)
  * machine run at unequal speeds (one measured 1.45x slower than the other for minutes), so rows
@@ -520,7 +506,7 @@ static double step_blocked(const Step *s, const float *csb, float *base, int thr
 #pragma omp parallel num_threads(threads)
     {
         const int nt = omp_threads();
-#pragma omp for schedule(FWD_SCHED, 1)
+#pragma omp for schedule(dynamic, 1)
         for (int64_t q = 0; q < groups; q++) {
             const int64_t g0 = q * GROUP, count = g0 + GROUP < n ? GROUP : n - g0;
             const int64_t next = (q + nt < groups ? q + nt : q) * GROUP;  /* the group this thread likely takes next */
@@ -706,43 +692,6 @@ void bl_adam(float *param, const float *grad, float *m, float *v, int64_t n, flo
         param[j] = p;
         if (mirror) mirror[j] = p;
     }
-}
-
-/* Sum of n floats read by `threads` threads: a measure of attainable read bandwidth. */
-double bl_read_sum(const float *x, int64_t n, int threads) {
-    double total = 0.0;
-    if (threads < 1) threads = 1;
-#pragma omp parallel for num_threads(threads) reduction(+ : total) schedule(static)
-    for (int64_t i0 = 0; i0 < n; i0 += 4096) {
-        int64_t i1 = i0 + 4096 < n ? i0 + 4096 : n;
-#if BL_AVX512
-        __m512 a = _mm512_setzero_ps(), b = _mm512_setzero_ps(), c = _mm512_setzero_ps(), d = _mm512_setzero_ps();
-        int64_t i = i0;
-        for (; i + 64 <= i1; i += 64) {
-            a = _mm512_add_ps(a, _mm512_loadu_ps(x + i)); b = _mm512_add_ps(b, _mm512_loadu_ps(x + i + 16));
-            c = _mm512_add_ps(c, _mm512_loadu_ps(x + i + 32)); d = _mm512_add_ps(d, _mm512_loadu_ps(x + i + 48));
-        }
-        float part = _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(a, b), _mm512_add_ps(c, d)));
-        for (; i < i1; i++) part += x[i];
-#elif BL_AVX2
-        __m256 a = _mm256_setzero_ps(), b = _mm256_setzero_ps(), c = _mm256_setzero_ps(), d = _mm256_setzero_ps();
-        int64_t i = i0;
-        for (; i + 32 <= i1; i += 32) {
-            a = _mm256_add_ps(a, _mm256_loadu_ps(x + i)); b = _mm256_add_ps(b, _mm256_loadu_ps(x + i + 8));
-            c = _mm256_add_ps(c, _mm256_loadu_ps(x + i + 16)); d = _mm256_add_ps(d, _mm256_loadu_ps(x + i + 24));
-        }
-        float lanes[8];
-        _mm256_storeu_ps(lanes, _mm256_add_ps(_mm256_add_ps(a, b), _mm256_add_ps(c, d)));
-        float part = 0.0f;
-        for (int u = 0; u < 8; u++) part += lanes[u];
-        for (; i < i1; i++) part += x[i];
-#else
-        float part = 0.0f;
-        for (int64_t i = i0; i < i1; i++) part += x[i];
-#endif
-        total += part;
-    }
-    return total;
 }
 
 /* One network of bl_epoch: its operands, labels, Adam state and outputs. p_b1 / p_c NULL: that

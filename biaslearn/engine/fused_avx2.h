@@ -14,7 +14,7 @@
  * Zen 1/2, whose pdep is microcoded, else with shifts and masks). */
 #include <immintrin.h>
 
-#ifndef BL_FAST_PDEP
+#ifndef BL_FAST_PDEP /* overridable only so that a test runs the shift variant on any CPU */
 #if defined(__BMI2__) && !defined(__znver1__) && !defined(__znver2__)
 #define BL_FAST_PDEP 1
 #else
@@ -30,12 +30,8 @@ static inline __m256 load_row8(const void *p, int bf16, int64_t j) {
     return _mm256_loadu_ps((const float *)p + j);
 }
 
-#ifndef KPASS
 #define KPASS 5 /* outputs of the first pass of a row pair (the one that reads the rows) */
-#endif
-#ifndef KLATER
 #define KLATER 5 /* outputs per later pass, from the stashed h (4-6 / 3-6 measured no faster) */
-#endif
 
 /* The masks of a row pair in one block as one word: bit 2l = lane l of row 0, bit 2l + 1 = lane l
  * of row 1 (16 lanes), so that the bias pass gets each lane's 2-bit table index with one shift. */
@@ -65,7 +61,7 @@ static inline __attribute__((always_inline)) void pair_first_pass(
 #pragma GCC unroll 16
     for (int k = 0; k < KN; k++) { a0[k] = _mm256_loadu_ps(acc0 + 16 * k); a1[k] = _mm256_loadu_ps(acc1 + 16 * k); }
     for (int64_t j = j0; j < j1; j += 16) {
-        _mm_prefetch((const char *)n0 + (bf ? 2 : 4) * j, PF_HINT);
+        _mm_prefetch((const char *)n0 + (bf ? 2 : 4) * j, _MM_HINT_T0);
         const float *cj = csb + (j >> 4) * K * 16;
         float *s = stash + 2 * (j - j0);
         unsigned bits0 = 0, bits1 = 0;
@@ -103,7 +99,7 @@ static inline __attribute__((always_inline)) void pair_stash_pass(
 #pragma GCC unroll 16
     for (int k = 0; k < KN; k++) { a0[k] = _mm256_loadu_ps(acc0 + 16 * (k0 + k)); a1[k] = _mm256_loadu_ps(acc1 + 16 * (k0 + k)); }
     for (int64_t j = j0; j < j1; j += 16) {
-        if (k0 == KPASS) _mm_prefetch((const char *)n1 + (bf ? 2 : 4) * j, PF_HINT);
+        if (k0 == KPASS) _mm_prefetch((const char *)n1 + (bf ? 2 : 4) * j, _MM_HINT_T0);
         const float *cj = csb + ((j >> 4) * K + k0) * 16;
         const float *s = stash + 2 * (j - j0);
 #pragma GCC unroll 2
