@@ -131,7 +131,7 @@ static void backward_row_portable(const Step *s, const float *h, const float *do
 
 #define TILE 256 /* columns per tile: the readout tile (K x TILE floats) stays in L1 while GROUP rows use it */
 #define GROUP 16 /* rows swept together tile by tile in the forward pass (even; 16 x 256 measured best of
-                  * 4-64 x 128-1024 at 16,384 units: docs/benchmarks.md) */
+                  * 4-64 x 128-1024 at 16,384 units) */
 #if GROUP % 4
 #error "GROUP must be a multiple of 4 (the bias pass takes rows in quads on the AVX-512 path)"
 #endif

@@ -7,7 +7,7 @@
  * tile so the readout tile stays in L1 (group_forward in fused.c). The first pass reads the rows,
  * makes the masks and h = relu(p + b), stashes h in L1 and does KPASS outputs; the later passes do
  * the other outputs from the stash. No accumulator is spilled (a spilled one put a store-load in
- * the FMA chain: 16.7 cycles per row and block in L1, now 13.9; docs/benchmarks.md).
+ * the FMA chain, measured 1.2x slower).
  * Bias gradient: E_k = sum_r [z_r > 0] d_r[k] by table lookup over row pairs (4-entry tables, one
  * vpermilps per pair, output and 8 columns in place of 2 masked adds); a lane's 2-bit index is the
  * pair word shifted (pair_word interleaves the bits with pdep where it is fast, BMI2 but not

@@ -4,8 +4,9 @@ The kernels read every cached row once per epoch in shuffled order: with 4 KiB p
 TLB miss (a page walk, nested under virtualisation) every 4 KiB. `advise_huge` asks the kernel to
 back a fresh tensor's memory with 2 MiB pages (madvise MADV_HUGEPAGE, which works where
 /sys/kernel/mm/transparent_hugepage/enabled is "madvise" or "always"); call it before the tensor's
-memory is first written. Measured on a 2-vCPU AMD EPYC VM, 16,384 units: epochs 2-4% faster, in 9
-of 11 interleaved rounds (docs/benchmarks.md). Elsewhere, or if the call fails, nothing changes."""
+memory is first written. Measured at 16,384 units, interleaved (benchmarks/kernel_ab.py --pages):
+epochs 4-6% faster in each of 3 runs on a 2-vCPU AMD EPYC with AVX-512, 2-4% in 9 of 11 rounds on
+one with AVX2 (docs/benchmarks.md). Elsewhere, or if the call fails, nothing changes."""
 
 from __future__ import annotations
 
