@@ -188,7 +188,7 @@ class CompiledKernel:
         the batches' mean losses and the last batch's gradients (gb padded, gc)."""
         if not nets:
             raise BiaslearnError("engine kernel: nets: expected at least one network, got none")
-        k, npad = nets[0]["cs"].shape
+        k, npad = operands.readout(nets[0]["b"], nets[0]["cs"], nets[0]["c"])
         operands.rows(rows, npad)
         order = order.to(torch.int64).contiguous()
         count = order.numel()
