@@ -19,13 +19,17 @@ def test_quick_run_writes_a_loadable_run_folder_and_resumes(tmp_path, capsys):
     assert config["experiment"] == "compare" and config["versions"]["torch"].startswith("2.13.0")
     rows = list(csv.DictReader(open(out / "results.csv")))
     assert len(rows) == 6 and (out / "accuracy_vs_width.png").stat().st_size > 1000
+    acc = {(r["method"], int(r["width"])): float(r["test_accuracy"]) for r in rows}
+    # the headline effect at this tiny scale: bias-only above chance (10 classes) and rising with width
+    assert acc[("bias", 64)] > 0.2 and acc[("bias", 64)] > acc[("bias", 16)] + 0.1
+    assert len(list(csv.DictReader(open(out / "candidates.csv")))) == 30  # bias 3 lr x 3 gains, others 3 lr; 2 widths
     summary = json.loads((out / "summary.json").read_text())
     # run again: complete, nothing recomputed
     assert main(["run", "compare", *TINY, "--out", str(out)]) == 0
     assert "already complete" in capsys.readouterr().out
     # lose the summary and one unit: only that unit is recomputed, same numbers
     (out / "summary.json").unlink()
-    (out / "units" / "w64-bias-s0" / "result.json").unlink()
+    (out / "units" / "w64-bias-s0-lr0.01-g16" / "result.json").unlink()
     before = {p: p.stat().st_mtime_ns for p in out.glob("units/*/result.json")}
     assert main(["run", "compare", *TINY, "--out", str(out)]) == 0
     assert all(p.stat().st_mtime_ns == t for p, t in before.items())

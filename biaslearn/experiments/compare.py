@@ -1,8 +1,12 @@
-"""The default experiment: bias-only vs full vs readout-only training on bitwise the same frozen
-random networks (one hidden ReLU layer, Fashion-MNIST) over a few hidden widths.
+"""The default experiment: bias-only vs readout-only vs full training of bitwise the same frozen
+random networks (one hidden ReLU layer, Fashion-MNIST), each method at its own best settings.
 
-Weights U[-1/sqrt(784), 1/sqrt(784)], frozen readout U[-g/sqrt(N), g/sqrt(N)] with g = 16: the
-readout scale decides whether bias learning works (see PAPER.md's probe), so it is a field."""
+Weights U[-1/sqrt(784), 1/sqrt(784)]. Protocol (biaslearn/training/selection.py): per method,
+width and seed, every candidate learning rate (and, for bias-only with its frozen readout, readout
+gain g) is trained on the training split minus 10% held out for validation; the (candidate, epoch)
+with the best validation accuracy is chosen and its test accuracy reported. Bias-only and
+readout-only go to 16,384 units (the engine makes that cheap); full training stops where it has
+saturated (`max_width`, 1,024 units: the width sweep shows no gain beyond)."""
 
 from __future__ import annotations
 
@@ -11,26 +15,34 @@ from dataclasses import dataclass
 from biaslearn import data
 from biaslearn.config import parse_pairs
 from biaslearn.errors import BiaslearnError
-from biaslearn.models import FeedForward, NetworkSpec
+from biaslearn.experiments.ffnet import build, mean_sem, trained_parameters
 from biaslearn.results import RunFolder
 from biaslearn.training import METHODS, TrainConfig, train
+from biaslearn.training import selection
 
 NAME = "compare"
-DESCRIPTION = "bias-only vs full vs readout-only on Fashion-MNIST over hidden widths (default)"
+DESCRIPTION = "bias-only vs readout-only vs full on Fashion-MNIST over widths, each method tuned on validation (default)"
+
+
+def _grid(text: str) -> tuple[float, ...]:
+    return tuple(float(v) for v in text.split("/"))
 
 
 @dataclass(frozen=True)
 class Config:
     dataset: str = "fashion-mnist"
-    widths: tuple[int, ...] = (256, 1024, 4096)
-    methods: tuple[str, ...] = ("bias", "full", "readout")
+    widths: tuple[int, ...] = (256, 1024, 4096, 16384)
+    methods: tuple[str, ...] = ("bias", "readout", "full")
+    max_width: tuple[str, ...] = ("full=1024",)  # method=width: no wider runs of that method
     seeds: tuple[int, ...] = (0,)
     epochs: int = 5
     batch_size: int = 256
-    # Adam learning rate per method, "method=lr"; chosen on a 2-epoch probe (docs/results.md)
-    learning_rates: tuple[str, ...] = ("bias=0.01", "full=0.001", "readout=0.01", "bias+readout=0.001")
+    # candidate Adam learning rates per method ("method=lr/lr/..."), chosen on validation
+    learning_rates: tuple[str, ...] = ("bias=0.003/0.01/0.03", "readout=0.001/0.003/0.01", "full=0.0003/0.001/0.003",
+                                       "bias+readout=0.001/0.003/0.01")
+    gains: tuple[str, ...] = ("bias=4/16/64",)  # candidate frozen-readout gains (frozen-readout methods only)
+    validation: float = 0.1
     weights: str = "uniform_fan_in:1"
-    readout: str = "uniform_fan_in:16"
 
     def __post_init__(self):
         for w in self.widths:
@@ -41,59 +53,120 @@ class Config:
                 raise BiaslearnError(f"methods: unknown {m!r}; valid: bias, full, readout, bias+readout")
         if not self.widths or not self.methods or not self.seeds:
             raise BiaslearnError("widths, methods and seeds must each list at least one value")
-        rates = self.lr_by_method()
+        if not 0 < self.validation < 1:
+            raise BiaslearnError(f"validation: expected a fraction in (0, 1), got {self.validation}")
+        rates, gains = self.lr_grid(), self.gain_grid()
         for m in self.methods:
             if m not in rates:
-                raise BiaslearnError(f"learning_rates: no rate for method {m!r}; got {', '.join(self.learning_rates)}")
-            TrainConfig(epochs=self.epochs, batch_size=self.batch_size, lr=rates[m])
-        NetworkSpec(1, (1,), 1, weights=self.weights, readout=self.readout)
+                raise BiaslearnError(f"learning_rates: no rates for method {m!r}; got {', '.join(self.learning_rates)}")
+            if selection.searches_gain(m) and m not in gains:
+                raise BiaslearnError(f"gains: no readout gains for frozen-readout method {m!r}; got {', '.join(self.gains)}")
+            for lr, gain in selection.candidates(m, rates[m], gains.get(m, (1.0,))):
+                TrainConfig(epochs=self.epochs, batch_size=self.batch_size, lr=lr)
+                if not gain > 0:
+                    raise BiaslearnError(f"gains: expected positive numbers, got {gain!r} for {m}")
+        parse_pairs(self.max_width, "max_width", int)
+
+    def lr_grid(self) -> dict[str, tuple[float, ...]]:
+        return parse_pairs(self.learning_rates, "learning_rates", _grid)
+
+    def gain_grid(self) -> dict[str, tuple[float, ...]]:
+        return parse_pairs(self.gains, "gains", _grid)
+
+    def widths_of(self, method: str) -> tuple[int, ...]:
+        cap = parse_pairs(self.max_width, "max_width", int).get(method)
+        return tuple(w for w in self.widths if cap is None or w <= cap)
 
 
-    def lr_by_method(self) -> dict[str, float]:
-        return parse_pairs(self.learning_rates, "learning_rates")
+QUICK = {"dataset": "fashion-mnist+train:10000", "widths": (64, 512), "epochs": 2, "max_width": ()}
 
 
-QUICK = {"dataset": "fashion-mnist+train:10000", "widths": (64, 512), "epochs": 2}
-
-
-def train_one(folder: RunFolder, *, config: Config, width: int, method: str, seed: int) -> dict:
-    task = data.load_task(config.dataset)
-    spec = NetworkSpec(task.in_features, (width,), task.out_features, seed=seed, weights=config.weights, readout=config.readout)
-    model = FeedForward(spec)
-    train_config = TrainConfig(epochs=config.epochs, batch_size=config.batch_size, lr=config.lr_by_method()[method], seed=seed)
-    history = train(model, task, method, train_config, checkpoint_dir=folder.path)
+def train_candidate(folder: RunFolder, *, config: Config, width: int, method: str, seed: int, lr: float, gain: float) -> dict:
+    """One candidate: trained on the training split minus validation, both evaluated every epoch."""
+    task, validation = selection.split_validation(data.load_task(config.dataset), config.validation)
+    model = build(task.in_features, width, task.out_features, seed=seed, weights=config.weights, gain=gain)
+    result = {"width": width, "method": method, "seed": seed, "lr": lr, "gain": gain,
+              "trained_parameters": trained_parameters(model, method)}
+    train_config = TrainConfig(epochs=config.epochs, batch_size=config.batch_size, lr=lr, seed=seed)
+    try:
+        history = train(model, task, method, train_config, checkpoint_dir=folder.path, extra_splits={"validation": validation})
+    except BiaslearnError as exc:  # a rate that diverges is a tuning outcome
+        if "diverged" not in str(exc):
+            raise
+        return {**result, "diverged": True, "epoch": -1, "validation_accuracy": 0.0, "test_accuracy": 0.0,
+                "last_test_accuracy": 0.0, "seconds": 0.0}
     folder.write_csv("history.csv", history)
-    trained = sum(p.numel() for p in model.parameters() if p.requires_grad)
-    return {
-        "width": width, "method": method, "seed": seed, "trained_parameters": trained,
-        "test_accuracy": history[-1]["test_accuracy"], "test_loss": history[-1]["test_loss"],
-        "lr": train_config.lr,
-        "seconds_per_epoch": sum(h["seconds"] for h in history) / len(history),
-    }
+    best = selection.best_epoch(history)
+    return {**result, "diverged": False, "epoch": best["epoch"] + 1, "validation_accuracy": best["validation_accuracy"],
+            "test_accuracy": best["test_accuracy"], "last_test_accuracy": history[-1]["test_accuracy"],
+            "seconds": sum(h["seconds"] for h in history)}
+
+
+def jobs_of(config: Config) -> list[tuple[str, object, dict]]:
+    rates, gains = config.lr_grid(), config.gain_grid()
+    jobs = []
+    for width in config.widths:  # widest last; per width the methods sharing the engine's cached projection in turn
+        for method in config.methods:
+            if width not in config.widths_of(method):
+                continue
+            for seed in config.seeds:
+                for lr, gain in selection.candidates(method, rates[method], gains.get(method, (1.0,))):
+                    kwargs = {"config": config, "width": width, "method": method, "seed": seed, "lr": lr, "gain": gain}
+                    jobs.append((f"w{width}-{method}-s{seed}-lr{lr:g}-g{gain:g}", train_candidate, kwargs))
+    return jobs
+
+
+def chosen_rows(candidates: list[dict]) -> list[dict]:
+    """Per (width, method, seed), the candidate with the best validation accuracy."""
+    groups: dict[tuple, list[dict]] = {}
+    for row in candidates:
+        groups.setdefault((row["width"], row["method"], row["seed"]), []).append(row)
+    rows = []
+    for (width, method, seed), group in groups.items():
+        best = selection.choose(group)
+        rows.append({"width": width, "method": method, "seed": seed, "lr": best["lr"], "gain": best["gain"],
+                     "epoch": best["epoch"], "validation_accuracy": best["validation_accuracy"],
+                     "test_accuracy": best["test_accuracy"], "trained_parameters": best["trained_parameters"],
+                     "candidates": len(group), "seconds": sum(r["seconds"] for r in group)})
+    return rows
 
 
 def run(config: Config, folder: RunFolder) -> dict:
     data.load_task(config.dataset)  # fail fast on missing data, before any unit starts
-    jobs = [
-        (f"w{width}-{method}-s{seed}", train_one, {"config": config, "width": width, "method": method, "seed": seed})
-        for width in config.widths for method in config.methods for seed in config.seeds
-    ]
-    rows = folder.units(jobs, label="compare")
+    candidates = folder.units(jobs_of(config), label="compare")
+    folder.write_csv("candidates.csv", candidates)
+    rows = chosen_rows(candidates)
     folder.write_csv("results.csv", rows)
+    folder.write_json("protocol.json", {
+        "epochs": config.epochs, "seeds": list(config.seeds), "validation": config.validation,
+        "dataset": config.dataset, "weights": config.weights, "max_width": list(config.max_width),
+        "selection": "best validation accuracy over candidates and epochs; its test accuracy reported"})
     from biaslearn.plots.compare import plot
 
     plot(folder.path)
-    table = {}
+    summary: dict = {"test_accuracy": {}, "sem": {}, "settings": {}, "units": len(candidates)}
     for row in rows:
-        table.setdefault(row["method"], {}).setdefault(str(row["width"]), []).append(row["test_accuracy"])
-    means = {m: {w: sum(v) / len(v) for w, v in by_width.items()} for m, by_width in table.items()}
-    return {"test_accuracy": means, "units": len(rows)}
+        m, w = row["method"], str(row["width"])
+        summary["settings"].setdefault(m, {}).setdefault(w, []).append(
+            {"seed": row["seed"], "lr": row["lr"], "gain": row["gain"], "epoch": row["epoch"]})
+    for m in config.methods:
+        for w in config.widths_of(m):
+            mean, sem = mean_sem(r["test_accuracy"] for r in rows if r["method"] == m and r["width"] == w)
+            summary["test_accuracy"].setdefault(m, {})[str(w)] = mean
+            summary["sem"].setdefault(m, {})[str(w)] = sem
+    return summary
 
 
 def format_summary(summary: dict) -> str:
-    accuracy = summary["test_accuracy"]
+    accuracy, settings = summary["test_accuracy"], summary.get("settings", {})
     widths = sorted({int(w) for by_width in accuracy.values() for w in by_width})
-    lines = ["test accuracy (%)", f"{'method':14s}" + "".join(f"{w:>10d}" for w in widths)]
+    lines = ["test accuracy (%), at the epoch and settings chosen on validation",
+             f"{'method':14s}" + "".join(f"{w:>10d}" for w in widths)]
     for method, by_width in accuracy.items():
-        lines.append(f"{method:14s}" + "".join(f"{100 * by_width.get(str(w), float('nan')):10.2f}" for w in widths))
-    return "\n".join(lines)
+        cells = "".join(f"{100 * by_width[str(w)]:10.2f}" if str(w) in by_width else f"{'-':>10s}" for w in widths)
+        lines.append(f"{method:14s}" + cells)
+    lines.append("chosen (lr, gain, epoch) per width, seed 0:" if settings else "")
+    for method, by_width in settings.items():
+        picks = [f"{w}: {s[0]['lr']:g}, {s[0]['gain']:g}, {s[0]['epoch']}" for w, s in sorted(by_width.items(), key=lambda i: int(i[0]))]
+        lines.append(f"  {method:12s}" + "; ".join(picks))
+    return "\n".join(line for line in lines if line)

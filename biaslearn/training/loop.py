@@ -111,6 +111,7 @@ def train(
     checkpoint_dir: str | Path | None = None,
     on_epoch: Callable[[dict], None] | None = None,
     epoch_runner=None,
+    extra_splits: dict[str, Split] | None = None,
 ) -> list[dict]:
     """Train `model` on `task` with `method`; returns the history (one dict per epoch).
 
@@ -118,8 +119,10 @@ def train(
     giving the same history as an uninterrupted run. `epoch_runner` replaces `plain_epoch`
     (the fast engine plugs in here); by default `config.engine` picks it. A runner with an
     `evaluate(model, split, loss, batch_size)` method also evaluates the test split.
-    `train_epochs` is the same, one epoch at a time."""
-    epochs = train_epochs(model, task, method, config, checkpoint_dir=checkpoint_dir, on_epoch=on_epoch, epoch_runner=epoch_runner)
+    `extra_splits` ({"validation": split}, say) are evaluated after each epoch too, recorded as
+    "<name>_loss" and "<name>_accuracy". `train_epochs` is the same, one epoch at a time."""
+    epochs = train_epochs(model, task, method, config, checkpoint_dir=checkpoint_dir, on_epoch=on_epoch,
+                          epoch_runner=epoch_runner, extra_splits=extra_splits)
     return list(epochs)
 
 
@@ -132,6 +135,7 @@ def train_epochs(
     checkpoint_dir: str | Path | None = None,
     on_epoch: Callable[[dict], None] | None = None,
     epoch_runner=None,
+    extra_splits: dict[str, Split] | None = None,
 ) -> Iterator[dict]:
     """`train` as a generator: yields the history's records one by one (those resumed from a
     checkpoint first), each new epoch's as soon as it is trained, evaluated and checkpointed, so
@@ -163,6 +167,8 @@ def train_epochs(
         record = {"epoch": epoch, "train_loss": train_loss, "seconds": seconds}
         evaluator = getattr(epoch_runner, "evaluate", evaluate)  # the engine evaluates from its cached rows
         record.update({f"test_{k}": v for k, v in evaluator(model, task.test, loss, config.eval_batch_size).items()})
+        for name, split in (extra_splits or {}).items():
+            record.update({f"{name}_{k}": v for k, v in evaluator(model, split, loss, config.eval_batch_size).items()})
         history.append(record)
         if checkpoint_dir is not None:
             checkpoint.save(checkpoint_dir, model=model, optimizer=optimizer, epoch=epoch, history=history, fingerprint=fingerprint)
