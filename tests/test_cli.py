@@ -29,7 +29,7 @@ def test_quick_run_writes_a_loadable_run_folder_and_resumes(tmp_path, capsys):
     assert "already complete" in capsys.readouterr().out
     # lose the summary and one unit: only that unit is recomputed, same numbers
     (out / "summary.json").unlink()
-    (out / "units" / "w64-bias-s0-lr0.01-g16" / "result.json").unlink()
+    (out / "units" / "w64-bias-s0-lr0.03-g64" / "result.json").unlink()
     before = {p: p.stat().st_mtime_ns for p in out.glob("units/*/result.json")}
     assert main(["run", "compare", *TINY, "--out", str(out)]) == 0
     assert all(p.stat().st_mtime_ns == t for p, t in before.items())

@@ -38,9 +38,10 @@ class Config:
     epochs: int = 5
     batch_size: int = 256
     # candidate Adam learning rates per method ("method=lr/lr/..."), chosen on validation
-    learning_rates: tuple[str, ...] = ("bias=0.003/0.01/0.03", "readout=0.001/0.003/0.01", "full=0.0003/0.001/0.003",
-                                       "bias+readout=0.001/0.003/0.01")
-    gains: tuple[str, ...] = ("bias=4/16/64",)  # candidate frozen-readout gains (frozen-readout methods only)
+    # (centred on the rates a first run chose at the edge of a grid one step lower, 2026-12-07)
+    learning_rates: tuple[str, ...] = ("bias=0.01/0.03/0.1", "readout=0.003/0.01/0.03", "full=0.001/0.003/0.01",
+                                       "bias+readout=0.003/0.01/0.03")
+    gains: tuple[str, ...] = ("bias=16/64/256",)  # candidate frozen-readout gains (frozen-readout methods only)
     validation: float = 0.1
     weights: str = "uniform_fan_in:1"
 
