@@ -22,7 +22,7 @@ def test_quick_run_writes_a_loadable_run_folder_and_resumes(tmp_path, capsys):
     acc = {(r["method"], int(r["width"])): float(r["test_accuracy"]) for r in rows}
     # the headline effect at this tiny scale: bias-only above chance (10 classes) and rising with width
     assert acc[("bias", 64)] > 0.2 and acc[("bias", 64)] > acc[("bias", 16)] + 0.1
-    assert len(list(csv.DictReader(open(out / "candidates.csv")))) == 30  # bias 3 lr x 3 gains, others 3 lr; 2 widths
+    assert len(list(csv.DictReader(open(out / "candidates.csv")))) == 38  # bias 4 lr x 3 gains, readout 4, full 3; 2 widths
     summary = json.loads((out / "summary.json").read_text())
     # run again: complete, nothing recomputed
     assert main(["run", "compare", *TINY, "--out", str(out)]) == 0

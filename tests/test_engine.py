@@ -512,3 +512,18 @@ def test_native_epoch_gives_the_steps_bits_on_any_threads(monkeypatch):
         for net, ref in zip(nets, by_steps):
             for a, w in zip(state(net), state(ref)):
                 assert torch.equal(a, w)
+
+
+def test_activity_rows_from_the_stored_projection_are_bitwise_the_matmuls(task):
+    """readout-only's cache relu(X W1^T + b1) built from a stored float32 projection equals, bit for
+    bit, the one built by the matmul (and so trains the same)."""
+    from biaslearn.engine.cache import Rows, get_rows
+
+    clear_cache()
+    net = _net(task, "readout")
+    weight, bias = net.hidden[0].weight, net.hidden[0].bias.detach() + 0.1
+    direct = Rows(task.train.x, weight, bias, "float32").data
+    get_rows(task.train.x, weight, None, "float32", 10**9)  # the projection, stored
+    derived = get_rows(task.train.x, weight, bias, "float32", 10**9)
+    assert torch.equal(derived.data, direct)
+    clear_cache()

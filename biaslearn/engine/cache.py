@@ -67,16 +67,32 @@ class Rows:
             p = torch.relu(p + self.bias)
         return p
 
-    def _build(self, dtype: torch.dtype) -> torch.Tensor:
+    def _build(self, dtype: torch.dtype, projection: "Rows | None" = None) -> torch.Tensor:
+        """The stored rows; an activity cache with `projection` (float32 P of the same inputs and
+        weights) is relu(P + b) from it, bitwise what the matmul gives, without the matmul."""
         start = time.perf_counter()
         data = torch.empty(self.samples, self.npad, dtype=dtype)
         advise_huge(data)  # before the first write, so that the pages are faulted in as huge pages
         data.zero_()
         with torch.no_grad():
             for i in range(0, self.samples, CHUNK):
-                data[i : i + CHUNK, : self.units] = self._rows(self.x[i : i + CHUNK]).to(dtype)
-        log.info("engine cache built: %d x %d %s in %.2f s", self.samples, self.units, dtype, time.perf_counter() - start)
+                if projection is not None:
+                    rows = torch.relu(projection.data[i : i + CHUNK, : self.units] + self.bias)
+                else:
+                    rows = self._rows(self.x[i : i + CHUNK])
+                data[i : i + CHUNK, : self.units] = rows.to(dtype)
+        log.info("engine cache built: %d x %d %s in %.2f s%s", self.samples, self.units, dtype, time.perf_counter() - start,
+                 " (from the stored projection)" if projection is not None else "")
         return data
+
+    @classmethod
+    def activity_from(cls, projection: "Rows", bias: torch.Tensor) -> "Rows":
+        """relu(P + bias) rows built from stored float32 projection rows P."""
+        rows = cls.__new__(cls)
+        rows.samples, rows.units, rows.npad, rows.storage = projection.samples, projection.units, projection.npad, "float32"
+        rows.x, rows.weight, rows.bias = projection.x, projection.weight, bias.detach().clone()
+        rows.data = rows._build(torch.float32, projection)
+        return rows
 
     def batch(self, index: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         if self.data is not None:
@@ -110,10 +126,12 @@ def get_rows(x, weight, bias, storage: str, budget: int) -> Rows:
         _store.move_to_end(k)
         log.info("engine cache reused: %d x %d %s", x.shape[0], weight.shape[0], storage)
         return _store[k]
+    # an activity cache whose float32 projection is stored: relu(P + b) from it (no matmul)
+    projection = _store.get(key(x, weight, None, storage)) if bias is not None and storage == "float32" else None
     need = x.shape[0] * padded(weight.shape[0]) * (4 if storage == "float32" else 2)
     while _store and sum(r.nbytes for r in _store.values()) + need > budget:
         _store.popitem(last=False)
-    rows = Rows(x, weight, bias, storage)
+    rows = Rows.activity_from(projection, bias) if projection is not None else Rows(x, weight, bias, storage)
     _store[k] = rows
     return rows
 
