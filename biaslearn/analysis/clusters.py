@@ -7,7 +7,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import torch
 
+from biaslearn import rng
 from biaslearn.errors import BiaslearnError
 
 
@@ -62,12 +64,21 @@ def cluster_strength(profiles: np.ndarray, labels: np.ndarray) -> float:
     return float(1 - within / total) if total > 0 else 0.0
 
 
-def shuffled_strength(profiles: np.ndarray, k: int, *, seed: int, repeats: int = 3) -> float:
-    """Mean cluster_strength of K-means with the same K on column-shuffled profiles (the null)."""
+def shuffled_strengths(profiles: np.ndarray, k: int, *, repeats: int, generator: torch.Generator) -> np.ndarray:
+    """cluster_strength of K-means with the same K on `repeats` column-shuffled copies of the
+    profiles (each task's column permuted across units independently): the null, (repeats,)."""
     x = np.asarray(profiles, dtype=np.float64)
-    rng = np.random.default_rng(seed)
+    if not isinstance(repeats, int) or repeats < 1:
+        raise BiaslearnError(f"repeats: expected a positive int, got {repeats!r}")
     values = []
-    for r in range(repeats):
-        shuffled = np.stack([rng.permutation(x[:, j]) for j in range(x.shape[1])], 1)
-        values.append(cluster_strength(shuffled, _kmeans(shuffled, k, seed + r).labels_))
-    return float(np.mean(values))
+    for _ in range(repeats):
+        perm = torch.rand(x.shape, generator=generator, dtype=torch.float64).argsort(0).numpy()
+        shuffled = np.take_along_axis(x, perm, axis=0)
+        seed = int(torch.randint(2**31 - 1, (1,), generator=generator))  # sklearn takes an int seed
+        values.append(cluster_strength(shuffled, _kmeans(shuffled, k, seed).labels_))
+    return np.array(values)
+
+
+def shuffled_strength(profiles: np.ndarray, k: int, *, seed: int, repeats: int = 3) -> float:
+    """Mean of `shuffled_strengths` with a generator made from `seed`."""
+    return float(shuffled_strengths(profiles, k, repeats=repeats, generator=rng.generator(seed, "clusters/shuffle")).mean())
