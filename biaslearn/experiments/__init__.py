@@ -24,6 +24,7 @@ EXPERIMENTS: dict[str, str] = {
     "multitask": "biaslearn.experiments.multitask",
     "task-selectivity": "biaslearn.experiments.task_selectivity",
     "bias-vs-mask": "biaslearn.experiments.bias_vs_mask",
+    "scaling": "biaslearn.experiments.scaling",
 }
 
 

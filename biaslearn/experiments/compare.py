@@ -10,15 +10,14 @@ saturated (`max_width`, 1,024 units: the width sweep shows no gain beyond)."""
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 
 from biaslearn import data
 from biaslearn.config import parse_pairs
 from biaslearn.errors import BiaslearnError
-from biaslearn.experiments.ffnet import build, mean_sem, trained_parameters
+from biaslearn.experiments.ffnet import mean_sem, train_candidate
 from biaslearn.results import RunFolder
-from biaslearn.training import METHODS, TrainConfig, train
+from biaslearn.training import METHODS, TrainConfig
 from biaslearn.training import selection
 
 NAME = "compare"
@@ -82,36 +81,6 @@ class Config:
 QUICK = {"dataset": "fashion-mnist+train:10000", "widths": (64, 512), "epochs": 2, "max_width": ()}
 
 
-@functools.lru_cache(maxsize=2)
-def _split(dataset: str, fraction: float):
-    """The dataset's (training minus validation, validation) split, made once per process: the same
-    tensors for every unit, so the engine's row caches are found without hashing them again."""
-    return selection.split_validation(data.load_task(dataset), fraction)
-
-
-def train_candidate(folder: RunFolder, *, config: Config, width: int, method: str, seed: int, lr: float, gain: float) -> dict:
-    """One candidate: trained on the training split minus validation, both evaluated every epoch.
-    A unit of seconds: resumed as a whole, no per-epoch checkpoint (each would hold the frozen
-    first layer: 51 MB at 16,384 units)."""
-    task, validation = _split(config.dataset, config.validation)
-    model = build(task.in_features, width, task.out_features, seed=seed, weights=config.weights, gain=gain)
-    result = {"width": width, "method": method, "seed": seed, "lr": lr, "gain": gain,
-              "trained_parameters": trained_parameters(model, method)}
-    train_config = TrainConfig(epochs=config.epochs, batch_size=config.batch_size, lr=lr, seed=seed)
-    try:
-        history = train(model, task, method, train_config, extra_splits={"validation": validation})
-    except BiaslearnError as exc:  # a rate that diverges is a tuning outcome
-        if "diverged" not in str(exc):
-            raise
-        return {**result, "diverged": True, "epoch": -1, "validation_accuracy": 0.0, "test_accuracy": 0.0,
-                "last_test_accuracy": 0.0, "seconds": 0.0}
-    folder.write_csv("history.csv", history)
-    best = selection.best_epoch(history)
-    return {**result, "diverged": False, "epoch": best["epoch"] + 1, "validation_accuracy": best["validation_accuracy"],
-            "test_accuracy": best["test_accuracy"], "last_test_accuracy": history[-1]["test_accuracy"],
-            "seconds": sum(h["seconds"] for h in history)}
-
-
 def jobs_of(config: Config) -> list[tuple[str, object, dict]]:
     rates, gains = config.lr_grid(), config.gain_grid()
     jobs = []
@@ -121,7 +90,9 @@ def jobs_of(config: Config) -> list[tuple[str, object, dict]]:
                 continue
             for seed in config.seeds:
                 for lr, gain in selection.candidates(method, rates[method], gains.get(method, (1.0,))):
-                    kwargs = {"config": config, "width": width, "method": method, "seed": seed, "lr": lr, "gain": gain}
+                    kwargs = {"dataset": config.dataset, "validation": config.validation, "weights": config.weights,
+                              "epochs": config.epochs, "batch_size": config.batch_size,
+                              "width": width, "method": method, "seed": seed, "lr": lr, "gain": gain}
                     jobs.append((f"w{width}-{method}-s{seed}-lr{lr:g}-g{gain:g}", train_candidate, kwargs))
     return jobs
 
