@@ -109,7 +109,7 @@ def run(config: Config, folder: RunFolder) -> dict:
                            "inside": predicted[0] <= measured <= predicted[2]})
     summary = {
         "fit": {"a": f.a, "b": f.b, "alpha": f.alpha, "covariance": f.covariance, "residual_rms": f.residual_rms,
-                "widths": list(config.widths)},
+                "widths": list(config.widths), "a_interval": [power_law.interval(samples[:, 0])[i] for i in (0, 2)]},
         "full_training": {"width": config.full_width, "test_accuracy": full, "sem": full_sem},
         "target": target, "margin": config.margin,
         "width_needed": {"estimate": f.width_for(target), "interval": [needed[0], needed[2]]},
@@ -124,7 +124,8 @@ def run(config: Config, folder: RunFolder) -> dict:
 
 def format_summary(summary: dict) -> str:
     f, need = summary["fit"], summary["width_needed"]
-    lines = [f"bias-only test accuracy = {f['a']:.4f} - {f['b']:.4g} N^-{f['alpha']:.3f} (rms residual {f['residual_rms']:.4f})",
+    lines = [f"bias-only test accuracy = {f['a']:.4f} - {f['b']:.4g} N^-{f['alpha']:.3f} (rms residual {f['residual_rms']:.4f}; "
+             f"asymptote 95% interval {f['a_interval'][0]:.4f} - {f['a_interval'][1]:.4f})",
              f"full training ({summary['full_training']['width']} units): {100 * summary['full_training']['test_accuracy']:.2f}%; "
              f"target {100 * summary['target']:.2f}%",
              f"width needed: {need['estimate']:,.0f} (95% interval {need['interval'][0]:,.0f} - {need['interval'][1]:,.0f})"]

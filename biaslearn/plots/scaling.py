@@ -42,9 +42,14 @@ def plot(folder: str | Path) -> list[Path]:
     ax.axhline(100 * full["test_accuracy"], color="C2", ls="--", label=f"full training ({full['width']:,} units)")
     ax.axhline(100 * summary["target"], color="C2", ls=":", label=f"target: full - {100 * summary['margin']:g} point")
     need = summary["width_needed"]
-    text = "not reached" if not math.isfinite(need["estimate"]) else f"{need['estimate']:,.0f}"
-    ax.set_title(f"width for bias-only to reach the target: {text} "
-                 f"(95%: {need['interval'][0]:,.0f} - {need['interval'][1]:,.0f})", fontsize=9)
+    a_lo, _, a_hi = power_law.interval(samples[:, 0])
+    if math.isfinite(need["estimate"]):
+        title = (f"width for bias-only to reach the target: {need['estimate']:,.0f} "
+                 f"(95%: {need['interval'][0]:,.0f} - {need['interval'][1]:,.0f})")
+    else:
+        title = (f"target not reached: fitted asymptote {100 * fit.a:.2f}% "
+                 f"(95%: {100 * a_lo:.2f} - {100 * a_hi:.2f}%) < target {100 * summary['target']:.2f}%")
+    ax.set_title(title, fontsize=9)
     ax.set_xscale("log")
     ax.set_xlabel("hidden units")
     ax.set_ylabel("test accuracy (%)")
