@@ -23,7 +23,7 @@ def _fail(name: str, expected: str, got: str) -> None:
 def tensor(name: str, t, dtype: torch.dtype, numel: int, contiguous: bool = True) -> None:
     """`t` is a CPU tensor of `dtype` with at least `numel` elements (contiguous if asked)."""
     if not torch.is_tensor(t):
-        _fail(name, f"a torch.Tensor", type(t).__name__)
+        _fail(name, "a torch.Tensor", type(t).__name__)
     if t.device.type != "cpu" or t.dtype != dtype:
         _fail(name, f"a CPU {dtype} tensor", f"{t.device.type} {t.dtype}")
     if contiguous and not t.is_contiguous():
