@@ -3,6 +3,7 @@ vs trained parameters (log axes, SEM error bars), validation accuracy vs lr per 
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import biaslearn.plots  # noqa: F401  (Agg backend)
@@ -30,11 +31,42 @@ def _panels(rows, key):
     return fig
 
 
+def _caption(folder: Path, rows) -> str:
+    """Seeds and epochs per point, the settings chosen on validation and where each method stops,
+    from the run's saved files (config.json when present, chosen.json, the table)."""
+    seeds = sorted({int(r["seeds"]) for r in rows})
+    parts = [f"seeds per point: {'-'.join(map(str, seeds))}"]
+    config_file = folder / "config.json"
+    if config_file.exists():
+        c = json.loads(config_file.read_text()).get("config", {})
+        parts.append(f"{c.get('epochs', '?')} epochs; settings tuned at {c.get('tune_width', '?')} units, "
+                     f"{c.get('tune_epochs', '?')} epochs, on a {c.get('validation', 0):.0%} validation split")
+    widest = max(int(r["width"]) for r in rows)
+    for m in dict.fromkeys(r["method"] for r in rows):
+        top = max(int(r["width"]) for r in rows if r["method"] == m)
+        if top < widest:
+            parts.append(f"{m} stops at {top:,} units (compute cap)")
+    lines = ["; ".join(parts)]
+    chosen_file = folder / "chosen.json"
+    if chosen_file.exists():
+        chosen = json.loads(chosen_file.read_text())
+        for w in dict.fromkeys(k.split("|")[0] for k in chosen):
+            lines.append(f"{w}: " + ", ".join(f"{k.split('|')[1]} lr {v['lr']:g}" + (f" g {v['gain']:g}" if v["gain"] != 1 else "")
+                                               for k, v in chosen.items() if k.startswith(w + "|")))
+    return "\n".join(lines) + "\n(g: gain of the frozen readout; readout-trained methods start from gain 1)"
+
+
 def plot(folder: str | Path) -> list[Path]:
     folder = Path(folder)
     rows = read_csv(folder / "summary_table.csv")
-    out = [save(_panels(rows, "width"), folder / "accuracy_vs_width.png"),
-           save(_panels(rows, "trained_parameters"), folder / "accuracy_vs_parameters.png")]
+    caption = _caption(folder, rows)
+    out = []
+    for key, name in (("width", "accuracy_vs_width.png"), ("trained_parameters", "accuracy_vs_parameters.png")):
+        fig = _panels(rows, key)
+        fig.text(0.01, -0.02, caption, ha="left", va="top", fontsize=7.5)
+        out.append(save(fig, folder / name))
+    if not (folder / "tuning.csv").exists():
+        return out
     tuning = read_csv(folder / "tuning.csv")
     bias = [r for r in tuning if r["method"] == "bias"]
     if bias:
