@@ -13,6 +13,7 @@ Adam. Prints one line per 100 cases and a summary; exit status 1 on the first mi
 from __future__ import annotations
 
 import argparse
+import platform
 import random
 import sys
 from pathlib import Path
@@ -24,6 +25,31 @@ if __name__ == "__main__":
 
 from biaslearn.engine import compiled, selfcheck  # noqa: E402
 from biaslearn.engine.torch_kernel import TorchKernel  # noqa: E402
+
+
+# Each vector path of fused.c built explicitly on the portable flags (whatever -march=native picks on
+# this CPU): name -> (extra gcc flags, CPU flags needed, bl_simd_bits expected). "avx2-no-pdep" is
+# the shift variant that Zen 1/2 get; used by test_engine.py and test_kernel_sanitizers.py.
+VECTOR_BUILDS = {
+    "avx2": (["-mavx2", "-mfma", "-mbmi2", "-mno-avx512f"], {"avx2", "fma", "bmi2"}, 256),
+    "avx2-no-pdep": (["-mavx2", "-mfma", "-mno-avx512f", "-DBL_FAST_PDEP=0"], {"avx2", "fma"}, 256),
+    "avx512": (["-mavx512f", "-mavx512bw", "-mavx2", "-mfma"], {"avx512f", "avx512bw"}, 512),
+}
+
+
+def cpu() -> tuple[str, set[str]]:
+    """(model name, ISA flags) of this CPU from /proc/cpuinfo (flags empty where it is absent)."""
+    try:
+        lines = open("/proc/cpuinfo").read().splitlines()
+    except OSError:
+        return platform.processor() or platform.machine(), set()
+    model = next((l.split(":", 1)[1].strip() for l in lines if l.startswith("model name")), platform.machine())
+    flags = next((set(l.split(":", 1)[1].split()) for l in lines if l.startswith("flags")), set())
+    return model, flags
+
+
+def can_run(build: str) -> bool:
+    return platform.machine() in ("x86_64", "AMD64") and VECTOR_BUILDS[build][1] <= cpu()[1]
 
 
 def random_case(r: random.Random) -> dict:

@@ -22,6 +22,7 @@ from biaslearn.engine.torch_kernel import TorchKernel
 from biaslearn.training.loop import loss_fn
 from biaslearn.training.many import train_many
 from biaslearn.training.methods import get_method
+from kernel_fuzz import VECTOR_BUILDS, can_run
 
 METHODS = ("bias", "bias+readout", "readout", "mask")
 TOL = {"float32": (1e-4, 1e-5), "stream": (1e-4, 1e-5), "bfloat16": (1e-2, 1e-2)}
@@ -356,32 +357,13 @@ def test_one_call_epoch_matches_batch_by_batch(task, regression, kernel, kind):
         assert torch.equal(a, b)
 
 
-def _cpu_flags() -> set[str]:
-    try:
-        with open("/proc/cpuinfo") as f:
-            return {flag for line in f if line.startswith("flags") for flag in line.split(":", 1)[1].split()}
-    except OSError:
-        return set()
-
-
-# Each vector path of fused.c built explicitly (whatever -march=native picks on this CPU), where the
-# CPU can run it: (extra gcc flags, CPU flags needed, bl_simd_bits expected).
-VECTOR_BUILDS = {
-    "avx2": (["-mavx2", "-mfma", "-mbmi2", "-mno-avx512f"], {"avx2", "fma", "bmi2"}, 256),
-    "avx2-no-pdep": (["-mavx2", "-mfma", "-mno-avx512f", "-DBL_FAST_PDEP=0"], {"avx2", "fma"}, 256),
-    "avx512": (["-mavx512f", "-mavx512bw", "-mavx2", "-mfma"], {"avx512f", "avx512bw"}, 512),
-}
-
-
 @pytest.mark.parametrize("build", sorted(VECTOR_BUILDS))
 def test_each_vector_path_agrees_with_torch(build, tmp_path, monkeypatch):
     """The AVX2 path (with and without pdep) and the AVX-512 path give the PyTorch kernel's loss,
     gradients and logits, odd batches, several column tiles, 3-16 outputs and units at z = 0 exactly
     (off, as torch's ReLU gradient has it: a mask taking z >= 0 fails this test) included."""
-    import platform
-
     flags, needs, bits = VECTOR_BUILDS[build]
-    if platform.machine() not in ("x86_64", "AMD64") or not needs <= _cpu_flags():
+    if not can_run(build):
         pytest.skip(f"this CPU cannot run the {build} path")
     target = tmp_path / f"fused-{build}.so"
     compiled.compile_source(compiled.SOURCE, "portable", target, flags)

@@ -9,7 +9,6 @@ of each path names the CPU it ran on and the vector path it exercised."""
 from __future__ import annotations
 
 import os
-import platform
 import re
 import subprocess
 import sys
@@ -18,27 +17,15 @@ from pathlib import Path
 import pytest
 
 from biaslearn.engine import compiled
+from kernel_fuzz import VECTOR_BUILDS, can_run, cpu
 
 SANITIZE = ["-g", "-fno-omit-frame-pointer", "-fsanitize=address,undefined", "-fno-sanitize-recover=all"]
 CASES = 300
-# path -> (build variant, extra flags, CPU flags needed); "avx2" is the AVX2 + FMA path on any
-# CPU that has it, AVX-512 or not
-PATHS = {
-    "native": ("native", [], set()),
-    "avx2": ("native", ["-mno-avx512f"], {"avx2", "fma"}),
-    "portable": ("portable", [], set()),
-}
+# path -> (build variant, extra flags): the engine's two builds, then every vector path of fused.c
+# built explicitly (kernel_fuzz.VECTOR_BUILDS), each where this CPU can run it
+PATHS = {"native": ("native", []), "portable": ("portable", [])}
+PATHS.update({name: ("portable", flags) for name, (flags, _, _) in VECTOR_BUILDS.items()})
 REPORT = re.compile(r"ERROR: AddressSanitizer|ERROR: LeakSanitizer|runtime error:|SUMMARY: UndefinedBehaviorSanitizer")
-
-
-def _cpu() -> tuple[str, set[str]]:
-    try:
-        lines = open("/proc/cpuinfo").read().splitlines()
-    except OSError:
-        return platform.processor() or platform.machine(), set()
-    model = next((l.split(":", 1)[1].strip() for l in lines if l.startswith("model name")), platform.machine())
-    flags = next((set(l.split(":", 1)[1].split()) for l in lines if l.startswith("flags")), set())
-    return model, flags
 
 
 def _asan_runtime() -> str:
@@ -51,10 +38,10 @@ def _asan_runtime() -> str:
 @pytest.mark.sanitize
 @pytest.mark.parametrize("path", sorted(PATHS))
 def test_kernel_path_under_sanitizers(path, tmp_path):
-    variant, extra, needs = PATHS[path]
-    model, flags = _cpu()
-    if extra and (platform.machine() not in ("x86_64", "AMD64") or not needs <= flags):
-        pytest.skip(f"{model} cannot run the {path} path (needs {', '.join(sorted(needs))})")
+    variant, extra = PATHS[path]
+    model = cpu()[0]
+    if path in VECTOR_BUILDS and not can_run(path):
+        pytest.skip(f"{model} cannot run the {path} path (needs {', '.join(sorted(VECTOR_BUILDS[path][1]))}): untested here")
     target = tmp_path / f"fused-{path}-sanitized.so"
     compiled.compile_source(compiled.SOURCE, variant, target, extra + SANITIZE)
     env = dict(os.environ, LD_PRELOAD=_asan_runtime(), ASAN_OPTIONS="detect_leaks=0:abort_on_error=0",
@@ -69,4 +56,6 @@ def test_kernel_path_under_sanitizers(path, tmp_path):
     print(f"\nsanitized {path} build ({simd}) on {model}: self-check + {CASES} fuzz cases, exit {done.returncode}, "
           f"{len(reports)} sanitizer report(s)")
     assert done.returncode == 0 and not reports, output[-6000:]
+    if path in VECTOR_BUILDS:  # the build really took the path it is named after
+        assert simd == {512: "avx512", 256: "avx2"}[VECTOR_BUILDS[path][2]], simd
     assert f"{CASES} fuzz cases agree" in done.stdout

@@ -127,9 +127,8 @@ class CompiledKernel:
     def _workspace_size(self, rows: int, threads: int, npad: int, k: int) -> int:
         return int(self.lib.bl_workspace(rows, npad, k, threads))
 
-    def _workspace(self, rows: int, threads: int, npad: int, k: int) -> torch.Tensor:
-        """The kernel's scratch memory, kept between calls: at least bl_workspace floats, 64-byte aligned."""
-        need = self._workspace_size(rows, threads, npad, k)
+    def _workspace(self, need: int) -> torch.Tensor:
+        """The kernel's scratch memory, kept between calls: at least `need` floats, 64-byte aligned."""
         if self._work.numel() < need:
             self._work = operands.aligned_empty(need)
         return self._work
@@ -157,8 +156,9 @@ class CompiledKernel:
         labels = y.to(torch.int64).contiguous() if loss_kind == 0 else None
         targets = y.to(torch.float32).contiguous() if loss_kind != 0 else None
         operands.targets(loss_kind, labels if loss_kind == 0 else targets, batch, k)
-        work = self._workspace(batch, threads, npad, k)
-        operands.workspace(work, self._workspace_size(batch, threads, npad, k))
+        need = self._workspace_size(batch, threads, npad, k)
+        work = self._workspace(need)
+        operands.workspace(work, need)
         total = self.lib.bl_step(
             _ptr(rows), ctypes.c_int64(rows.stride(0)), ctypes.c_int(rows.dtype == torch.bfloat16),
             _ptr(index), ctypes.c_int64(batch), _ptr(b), _ptr(cs), _ptr(c), ctypes.c_int64(npad), ctypes.c_int64(k),
@@ -210,7 +210,7 @@ class CompiledKernel:
             labels = y.to(torch.int64).contiguous() if loss_kind == 0 else None
             targets = y.to(torch.float32).reshape(len(y), k).contiguous() if loss_kind != 0 else None
             operands.targets(loss_kind, labels if loss_kind == 0 else targets, rows.shape[0], k)  # indexed by sample
-            work = self._workspace(batch, threads, npad, k) if i == 0 else operands.aligned_empty(need)
+            work = self._workspace(need) if i == 0 else operands.aligned_empty(need)
             operands.workspace(work, need)
             keep += [gb, gc, losses, labels, targets, work]
             st = structs[i]
@@ -257,8 +257,9 @@ class CompiledKernel:
         threads = self._threads(threads, count, npad)
         out = torch.empty(count, k)
         index = torch.arange(start, start + count, dtype=torch.int64)
-        work = self._workspace(count, threads, npad, k)
-        operands.workspace(work, self._workspace_size(count, threads, npad, k))
+        need = self._workspace_size(count, threads, npad, k)
+        work = self._workspace(need)
+        operands.workspace(work, need)
         self.lib.bl_logits(
             _ptr(rows), ctypes.c_int64(rows.stride(0)), ctypes.c_int(rows.dtype == torch.bfloat16),
             _ptr(index), ctypes.c_int64(count), _ptr(b), _ptr(cs), _ptr(c), ctypes.c_int64(npad),
@@ -295,9 +296,8 @@ class KernelUnavailable(BiaslearnError):
 
 
 def _unavailable(variant: str, why: str) -> None:
-    _loaded[variant] = None
     if guard.required():
-        del _loaded[variant]
         raise KernelUnavailable(f"engine kernel {variant} {why}; BIASLEARN_REQUIRE_COMPILED is set, so this is an "
                                 f"error (unset it to fall back to the next kernel)")
+    _loaded[variant] = None
     log.warning("engine kernel %s %s; falling back to the next kernel", variant, why)

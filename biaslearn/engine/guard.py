@@ -26,6 +26,8 @@ from pathlib import Path
 
 import torch
 
+from biaslearn.errors import BiaslearnError
+
 CHECK_SOURCE = Path(__file__).with_name("selfcheck.py")
 DEFAULT_TIMEOUT = 300.0
 
@@ -48,8 +50,6 @@ def timeout() -> float:
     try:
         return float(text) if text else DEFAULT_TIMEOUT
     except ValueError:
-        from biaslearn.errors import BiaslearnError
-
         raise BiaslearnError(f"BIASLEARN_SELFCHECK_TIMEOUT: expected seconds, got {text!r}") from None
 
 

@@ -57,8 +57,4 @@ def choose(results: list[dict], key: str = SCORE) -> dict:
     """The result with the highest `key` among candidates (ties: the first in the list)."""
     if not results:
         raise BiaslearnError("choose: expected at least one candidate result")
-    best = results[0]
-    for r in results[1:]:
-        if r[key] > best[key]:
-            best = r
-    return best
+    return max(results, key=lambda r: r[key])  # max keeps the first of equal maxima
