@@ -6,7 +6,7 @@ import pytest
 import torch
 
 import biaslearn as bl
-from biaslearn.experiments import compare
+from biaslearn.experiments import ffnet
 from biaslearn.experiments.ffnet import build
 from biaslearn.training import selection
 
@@ -36,7 +36,7 @@ def test_best_epoch_and_candidate_follow_validation_never_test():
     assert selection.best_epoch(history)["epoch"] == 1  # the earlier of tied epochs, whatever test says
     rows = [dict(width=8, method="bias", seed=0, lr=lr, gain=16.0, epoch=1, validation_accuracy=v, test_accuracy=t,
                  trained_parameters=18, seconds=1.0) for lr, v, t in ((0.01, 0.6, 0.95), (0.1, 0.8, 0.5))]
-    chosen = compare.chosen_rows(rows)
+    chosen = ffnet.chosen_rows(rows)
     assert len(chosen) == 1 and chosen[0]["lr"] == 0.1 and chosen[0]["test_accuracy"] == 0.5
     with pytest.raises(bl.BiaslearnError, match="no 'validation_accuracy'"):
         selection.best_epoch([{"epoch": 0, "test_accuracy": 1.0}])

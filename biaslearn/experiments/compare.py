@@ -15,17 +15,13 @@ from dataclasses import dataclass
 from biaslearn import data
 from biaslearn.config import parse_pairs
 from biaslearn.errors import BiaslearnError
-from biaslearn.experiments.ffnet import mean_sem, train_candidate
+from biaslearn.experiments.ffnet import chosen_rows, mean_sem, method_grids, train_candidate
 from biaslearn.results import RunFolder
-from biaslearn.training import METHODS, TrainConfig
+from biaslearn.training import METHODS
 from biaslearn.training import selection
 
 NAME = "compare"
 DESCRIPTION = "bias-only vs readout-only vs full on Fashion-MNIST over widths, each method tuned on validation (default)"
-
-
-def _grid(text: str) -> tuple[float, ...]:
-    return tuple(float(v) for v in text.split("/"))
 
 
 @dataclass(frozen=True)
@@ -55,23 +51,12 @@ class Config:
             raise BiaslearnError("widths, methods and seeds must each list at least one value")
         if not 0 < self.validation < 1:
             raise BiaslearnError(f"validation: expected a fraction in (0, 1), got {self.validation}")
-        rates, gains = self.lr_grid(), self.gain_grid()
-        for m in self.methods:
-            if m not in rates:
-                raise BiaslearnError(f"learning_rates: no rates for method {m!r}; got {', '.join(self.learning_rates)}")
-            if selection.searches_gain(m) and m not in gains:
-                raise BiaslearnError(f"gains: no readout gains for frozen-readout method {m!r}; got {', '.join(self.gains)}")
-            for lr, gain in selection.candidates(m, rates[m], gains.get(m, (1.0,))):
-                TrainConfig(epochs=self.epochs, batch_size=self.batch_size, lr=lr)
-                if not gain > 0:
-                    raise BiaslearnError(f"gains: expected positive numbers, got {gain!r} for {m}")
+        self.grids()
         parse_pairs(self.max_width, "max_width", int)
 
-    def lr_grid(self) -> dict[str, tuple[float, ...]]:
-        return parse_pairs(self.learning_rates, "learning_rates", _grid)
-
-    def gain_grid(self) -> dict[str, tuple[float, ...]]:
-        return parse_pairs(self.gains, "gains", _grid)
+    def grids(self) -> tuple[dict, dict]:
+        """({method: candidate lrs}, {method: candidate readout gains})."""
+        return method_grids(self.methods, self.learning_rates, self.gains, epochs=self.epochs, batch_size=self.batch_size)
 
     def widths_of(self, method: str) -> tuple[int, ...]:
         cap = parse_pairs(self.max_width, "max_width", int).get(method)
@@ -82,7 +67,7 @@ QUICK = {"dataset": "fashion-mnist+train:10000", "widths": (64, 512), "epochs": 
 
 
 def jobs_of(config: Config) -> list[tuple[str, object, dict]]:
-    rates, gains = config.lr_grid(), config.gain_grid()
+    rates, gains = config.grids()
     jobs = []
     for width in config.widths:  # widest last; per width the methods sharing the engine's cached projection in turn
         for method in config.methods:
@@ -95,21 +80,6 @@ def jobs_of(config: Config) -> list[tuple[str, object, dict]]:
                               "width": width, "method": method, "seed": seed, "lr": lr, "gain": gain}
                     jobs.append((f"w{width}-{method}-s{seed}-lr{lr:g}-g{gain:g}", train_candidate, kwargs))
     return jobs
-
-
-def chosen_rows(candidates: list[dict]) -> list[dict]:
-    """Per (width, method, seed), the candidate with the best validation accuracy."""
-    groups: dict[tuple, list[dict]] = {}
-    for row in candidates:
-        groups.setdefault((row["width"], row["method"], row["seed"]), []).append(row)
-    rows = []
-    for (width, method, seed), group in groups.items():
-        best = selection.choose(group)
-        rows.append({"width": width, "method": method, "seed": seed, "lr": best["lr"], "gain": best["gain"],
-                     "epoch": best["epoch"], "validation_accuracy": best["validation_accuracy"],
-                     "test_accuracy": best["test_accuracy"], "trained_parameters": best["trained_parameters"],
-                     "candidates": len(group), "seconds": sum(r["seconds"] for r in group)})
-    return rows
 
 
 def run(config: Config, folder: RunFolder) -> dict:

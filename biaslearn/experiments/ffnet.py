@@ -1,5 +1,6 @@
 """Shared pieces of the feed-forward experiments: one-hidden-layer frozen ReLU nets, one training
-run as a resumable unit, per-method settings parsed from "method=value" strings, mean/SEM."""
+run as a resumable unit, candidate grids per method parsed from "method=v/v/..." strings, the
+candidate chosen on validation per group, mean/SEM."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import math
 import numpy as np
 
 from biaslearn import data
+from biaslearn.config import parse_pairs
 from biaslearn.errors import BiaslearnError
 from biaslearn.models import FeedForward, NetworkSpec
 from biaslearn.training import TrainConfig, get_method, selection, train
@@ -94,6 +96,43 @@ def train_candidate(folder, *, dataset: str, validation: float, weights: str, ep
     return {**result, "diverged": False, "epoch": best["epoch"] + 1, "validation_accuracy": best["validation_accuracy"],
             "test_accuracy": best["test_accuracy"], "last_test_accuracy": history[-1]["test_accuracy"],
             "seconds": sum(h["seconds"] for h in history)}
+
+
+def _values(text: str) -> tuple[float, ...]:
+    return tuple(float(v) for v in text.split("/"))
+
+
+def method_grids(methods, learning_rates, gains, *, epochs: int, batch_size: int) -> tuple[dict, dict]:
+    """({method: candidate learning rates}, {method: candidate readout gains}) from
+    ("bias=0.01/0.03", ...) strings, checked: every method has rates, every frozen-readout method
+    has gains, every value is usable."""
+    rates, gain_grid = parse_pairs(learning_rates, "learning_rates", _values), parse_pairs(gains, "gains", _values)
+    for m in methods:
+        if m not in rates:
+            raise BiaslearnError(f"learning_rates: no rates for method {m!r}; got {', '.join(learning_rates)}")
+        if selection.searches_gain(m) and m not in gain_grid:
+            raise BiaslearnError(f"gains: no readout gains for frozen-readout method {m!r}; got {', '.join(gains)}")
+        for lr, gain in selection.candidates(m, rates[m], gain_grid.get(m, (1.0,))):
+            TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr)
+            if not gain > 0:
+                raise BiaslearnError(f"gains: expected positive numbers, got {gain!r} for {m}")
+    return rates, gain_grid
+
+
+def chosen_rows(candidates: list[dict], by=("width", "method", "seed")) -> list[dict]:
+    """Per group of candidates with equal `by` fields, the one with the best validation accuracy
+    (selection.choose), with the group's size and total training seconds."""
+    groups: dict[tuple, list[dict]] = {}
+    for row in candidates:
+        groups.setdefault(tuple(row[k] for k in by), []).append(row)
+    rows = []
+    for key, group in groups.items():
+        best = selection.choose(group)
+        rows.append({**dict(zip(by, key)), "lr": best["lr"], "gain": best["gain"], "epoch": best["epoch"],
+                     "validation_accuracy": best["validation_accuracy"], "test_accuracy": best["test_accuracy"],
+                     "trained_parameters": best["trained_parameters"], "candidates": len(group),
+                     "seconds": sum(r["seconds"] for r in group)})
+    return rows
 
 
 def mean_sem(values) -> tuple[float, float]:

@@ -1,23 +1,26 @@
-"""Width sweep (Fig. 1A, App. E2 of Williams et al. 2025): test accuracy of one-hidden-layer ReLU
-nets on Fashion-MNIST vs hidden width and vs trained parameters, methods bias / full / readout /
-bias+readout, frozen weights U[-0.1, 0.1] or N(0, 1/fan_in).
+"""Width sweep (Fig. 1A, App. E2 of Williams et al. 2025) at the paper's protocol: test accuracy of
+one-hidden-layer ReLU nets on Fashion-MNIST vs hidden width and vs trained parameters, methods
+bias / bias+readout / readout / full, frozen weights U[-0.1, 0.1] or N(0, 1/fan_in), 5 seeds,
+20 epochs, widths 32 to 32,000 (full training to 3,200).
 
-Stage 1 (tuning) picks, per weight distribution and method, the Adam learning rate (and for the
-methods in `gain_methods` the gain g of the frozen readout C ~ U[-g/sqrt(N), g/sqrt(N)]) by
-accuracy on a validation split carved from the training set, at width `tune_width`.
-Stage 2 trains every (weights, width, method, seed) on the full training set and tests."""
+Protocol (biaslearn/training/selection.py), per weight distribution, width and method: on the
+tuning seeds every candidate (Adam learning rate; for bias-only, whose readout stays frozen, also
+the readout gain g) is trained on the training split minus a 10% validation split; the candidate
+with the best validation accuracy is that (weights, width, method)'s setting, and every other seed
+trains only that candidate. For every seed the epoch with the best validation accuracy is chosen
+and its test accuracy reported. A choice at the edge of its grid is flagged in the table."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from biaslearn import data
-from biaslearn.errors import BiaslearnError
 from biaslearn.config import parse_pairs
-from biaslearn.experiments.ffnet import mean_sem, train_unit
+from biaslearn.errors import BiaslearnError
+from biaslearn.experiments.ffnet import chosen_rows, mean_sem, method_grids, train_candidate
 from biaslearn.models import WeightDistribution
 from biaslearn.results import RunFolder
-from biaslearn.training import METHODS
+from biaslearn.training import METHODS, selection
 
 NAME = "width-sweep"
 DESCRIPTION = "Fig. 1A: accuracy vs hidden width / trained parameters, bias vs full vs readout (Fashion-MNIST)"
@@ -27,43 +30,51 @@ DESCRIPTION = "Fig. 1A: accuracy vs hidden width / trained parameters, bias vs f
 class Config:
     dataset: str = "fashion-mnist"
     widths: tuple[int, ...] = (32, 100, 320, 1000, 3200, 10000, 32000)
-    methods: tuple[str, ...] = ("bias", "full", "readout", "bias+readout")
+    methods: tuple[str, ...] = ("bias", "bias+readout", "readout", "full")
     weights: tuple[str, ...] = ("uniform:0.1", "gaussian:1")
     seeds: tuple[int, ...] = (0, 1, 2, 3, 4)
+    tune_seeds: tuple[int, ...] = (0,)  # seeds that train every candidate; the others train the chosen one
     epochs: int = 20
     batch_size: int = 256
-    lrs: tuple[float, ...] = (1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1)
-    gains: tuple[float, ...] = (1.0, 4.0, 16.0, 64.0)  # frozen-readout gains tried in tuning
-    gain_methods: tuple[str, ...] = ("bias",)  # methods whose readout gain is tuned (others: g = 1)
-    tune_width: int = 1000
-    tune_epochs: int = 5
+    # candidate Adam learning rates per method ("method=lr/lr/..."), chosen on validation
+    learning_rates: tuple[str, ...] = ("bias=0.003/0.01/0.03/0.1/0.3", "bias+readout=0.001/0.003/0.01/0.03",
+                                       "readout=0.001/0.003/0.01/0.03", "full=0.0003/0.001/0.003/0.01")
+    gains: tuple[str, ...] = ("bias=4/16/64/256",)  # candidate frozen-readout gains (frozen-readout methods only)
     validation: float = 0.1
-    max_width: tuple[str, ...] = ()  # compute caps, e.g. ("full=3200",): skip wider runs of a method
+    max_width: tuple[str, ...] = ("full=3200",)  # method=width: no wider runs of that method (compute cap)
 
     def __post_init__(self):
-        if not self.widths or not self.methods or not self.seeds or not self.weights or not self.lrs or not self.gains:
-            raise BiaslearnError("widths, methods, seeds, weights, lrs and gains must each list at least one value")
-        for w in (*self.widths, self.tune_width, self.epochs, self.tune_epochs, self.batch_size):
+        if not self.widths or not self.methods or not self.seeds or not self.weights:
+            raise BiaslearnError("widths, methods, seeds and weights must each list at least one value")
+        for w in (*self.widths, self.epochs, self.batch_size):
             if not isinstance(w, int) or w < 1:
                 raise BiaslearnError(f"widths/epochs/batch_size: expected positive ints, got {w!r}")
-        for m in (*self.methods, *self.gain_methods):
+        for m in self.methods:
             if m not in METHODS or m == "mask":
                 raise BiaslearnError(f"methods: unknown {m!r}; valid: bias, full, readout, bias+readout")
+        if not self.tune_seeds or not set(self.tune_seeds) <= set(self.seeds):
+            raise BiaslearnError(f"tune_seeds: expected a non-empty subset of seeds {self.seeds}, got {self.tune_seeds}")
         for w in self.weights:
             WeightDistribution.parse(w)
-        for v in (*self.lrs, *self.gains):
-            if not v > 0:
-                raise BiaslearnError(f"lrs/gains: expected positive numbers, got {v!r}")
         if not 0 < self.validation < 1:
             raise BiaslearnError(f"validation: expected a fraction in (0, 1), got {self.validation}")
+        self.grids()
         parse_pairs(self.max_width, "max_width", int)
+
+    def grids(self) -> tuple[dict, dict]:
+        """({method: candidate lrs}, {method: candidate readout gains})."""
+        return method_grids(self.methods, self.learning_rates, self.gains, epochs=self.epochs, batch_size=self.batch_size)
+
+    def widths_of(self, method: str) -> tuple[int, ...]:
+        cap = parse_pairs(self.max_width, "max_width", int).get(method)
+        return tuple(w for w in self.widths if cap is None or w <= cap)
 
 
 QUICK = {
-    "dataset": "fashion-mnist+train:6000", "widths": (32, 256, 2048), "seeds": (0, 1), "epochs": 3,
-    "lrs": (1e-3, 1e-2, 1e-1), "gains": (1.0, 16.0), "tune_width": 256, "tune_epochs": 2,
+    "dataset": "fashion-mnist+train:6000", "widths": (32, 256, 2048), "seeds": (0, 1), "epochs": 3, "max_width": ("full=256",),
+    "learning_rates": ("bias=0.01/0.1", "bias+readout=0.003/0.03", "readout=0.003/0.03", "full=0.001/0.01"),
+    "gains": ("bias=1/16",),
 }
-
 
 CACHE_ORDER = ("bias", "bias+readout", "readout", "full")  # methods sharing the engine's projection cache first
 
@@ -72,71 +83,89 @@ def _tag(weights: str) -> str:
     return weights.replace(":", "").replace("_", "")
 
 
-def _tune(config: Config, folder: RunFolder) -> tuple[list[dict], dict]:
+def _job(config: Config, weights: str, width: int, method: str, seed: int, lr: float, gain: float):
+    kwargs = {"dataset": config.dataset, "validation": config.validation, "weights": weights, "epochs": config.epochs,
+              "batch_size": config.batch_size, "width": width, "method": method, "seed": seed, "lr": lr, "gain": gain}
+    return f"{_tag(weights)}-w{width}-{method}-s{seed}-lr{lr:g}-g{gain:g}", train_candidate, kwargs
+
+
+def _jobs(config: Config, seeds, settings) -> list:
+    """Units per (weights, width, seed), the methods sharing the engine's cached rows in turn;
+    settings(weights, width, method) gives the (lr, gain) candidates to train."""
     jobs = []
-    for w in config.weights:
-        for m in config.methods:
-            for g in (config.gains if m in config.gain_methods else (1.0,)):
-                for lr in config.lrs:
-                    kwargs = dict(task=config.dataset, width=config.tune_width, method=m, seed=0, weights=w, gain=g,
-                                  lr=lr, epochs=config.tune_epochs, batch_size=config.batch_size, validation=config.validation)
-                    jobs.append((f"tune-{_tag(w)}-{m}-g{g:g}-lr{lr:g}", train_unit, kwargs))
-    rows = folder.units(jobs, label="width-sweep tuning")
-    for (_, _, kw), row in zip(jobs, rows):
-        row["weights"] = kw["weights"]
-    chosen = {}
-    for w in config.weights:
-        for m in config.methods:
-            best = max((r for r in rows if r["weights"] == w and r["method"] == m), key=lambda r: r["accuracy"])
-            chosen[f"{w}|{m}"] = {"lr": best["lr"], "gain": best["gain"], "validation_accuracy": best["accuracy"]}
-    return rows, chosen
+    for weights in config.weights:
+        for width in config.widths:
+            for seed in seeds:
+                for method in sorted(config.methods, key=CACHE_ORDER.index):
+                    if width in config.widths_of(method):
+                        jobs += [_job(config, weights, width, method, seed, lr, g) for lr, g in settings(weights, width, method)]
+    return jobs
+
+
+def _labelled(jobs, rows) -> list[dict]:
+    return [{"weights": kwargs["weights"], **row} for (_, _, kwargs), row in zip(jobs, rows)]
+
+
+def _at_edge(value: float, grid) -> bool:
+    return len(grid) > 1 and value in (min(grid), max(grid))
 
 
 def run(config: Config, folder: RunFolder) -> dict:
-    data.load_task(config.dataset)  # fail fast on missing data
-    tuning, chosen = _tune(config, folder)
-    folder.write_csv("tuning.csv", tuning)
-    folder.write_json("chosen.json", chosen)
-    caps = parse_pairs(config.max_width, "max_width", int)
-    jobs = []
-    for w in config.weights:
-        for width in config.widths:
-            for seed in config.seeds:
-                for m in sorted(config.methods, key=CACHE_ORDER.index):  # the engine reuses its cached rows
-                    if width > caps.get(m, width):
-                        continue
-                    c = chosen[f"{w}|{m}"]
-                    kwargs = dict(task=config.dataset, width=width, method=m, seed=seed, weights=w, gain=c["gain"],
-                                  lr=c["lr"], epochs=config.epochs, batch_size=config.batch_size)
-                    jobs.append((f"run-{_tag(w)}-{m}-w{width}-s{seed}", train_unit, kwargs))
-    rows = folder.units(jobs, label="width-sweep")
-    for (_, _, kw), row in zip(jobs, rows):
-        row["weights"] = kw["weights"]
+    data.load_task(config.dataset)  # fail fast on missing data, before any unit starts
+    rates, gains = config.grids()
+
+    def grid(weights, width, method):
+        return selection.candidates(method, rates[method], gains.get(method, (1.0,)))
+
+    tune_jobs = _jobs(config, config.tune_seeds, grid)
+    candidates = _labelled(tune_jobs, folder.units(tune_jobs, label="width-sweep: candidates on the tuning seeds"))
+    folder.write_csv("candidates.csv", candidates)
+    settings = {(r["weights"], r["width"], r["method"]): r for r in chosen_rows(candidates, by=("weights", "width", "method"))}
+
+    def chosen(weights, width, method):
+        return [(settings[weights, width, method]["lr"], settings[weights, width, method]["gain"])]
+
+    other_seeds = tuple(s for s in config.seeds if s not in config.tune_seeds)
+    seed_jobs = _jobs(config, other_seeds, chosen)
+    rows = chosen_rows(candidates, by=("weights", "width", "method", "seed"))
+    rows += chosen_rows(_labelled(seed_jobs, folder.units(seed_jobs, label="width-sweep: the other seeds")),
+                        by=("weights", "width", "method", "seed"))
     folder.write_csv("results.csv", rows)
     table = []
-    for w in config.weights:
-        for m in config.methods:
-            for width in config.widths:
-                acc = [r["accuracy"] for r in rows if r["weights"] == w and r["method"] == m and r["width"] == width]
-                if not acc:
-                    continue
-                mean, sem = mean_sem(acc)
-                params = next(r["trained_parameters"] for r in rows if r["weights"] == w and r["method"] == m and r["width"] == width)
-                secs = [r["seconds"] for r in rows if r["weights"] == w and r["method"] == m and r["width"] == width]
-                table.append({"weights": w, "method": m, "width": width, "trained_parameters": params, "seeds": len(acc),
-                              "accuracy_mean": mean, "accuracy_sem": sem, "train_seconds_mean": sum(secs) / len(secs)})
+    for weights in config.weights:
+        for method in config.methods:
+            for width in config.widths_of(method):
+                group = [r for r in rows if (r["weights"], r["method"], r["width"]) == (weights, method, width)]
+                mean, sem = mean_sem(r["test_accuracy"] for r in group)
+                pick = settings[weights, width, method]
+                edge = [name for name, value, values in (("lr", pick["lr"], rates[method]), ("gain", pick["gain"], gains.get(method, ())))
+                        if _at_edge(value, values)]
+                table.append({"weights": weights, "method": method, "width": width,
+                              "trained_parameters": group[0]["trained_parameters"], "seeds": len(group),
+                              "accuracy_mean": mean, "accuracy_sem": sem, "lr": pick["lr"], "gain": pick["gain"],
+                              "tune_validation_accuracy": pick["validation_accuracy"],
+                              "epoch_mean": sum(r["epoch"] for r in group) / len(group), "grid_edge": "+".join(edge),
+                              "train_seconds_mean": sum(r["seconds"] for r in group) / sum(r["candidates"] for r in group)})
     folder.write_csv("summary_table.csv", table)
+    folder.write_json("protocol.json", {
+        "epochs": config.epochs, "seeds": list(config.seeds), "tune_seeds": list(config.tune_seeds),
+        "validation": config.validation, "dataset": config.dataset, "max_width": list(config.max_width),
+        "learning_rates": list(config.learning_rates), "gains": list(config.gains),
+        "selection": "per (weights, width, method): the candidate with the best validation accuracy on the tuning seeds; "
+                     "per seed: the epoch with the best validation accuracy; its test accuracy reported"})
     from biaslearn.plots.width_sweep import plot
 
     plot(folder.path)
-    return {"chosen": chosen, "table": table}
+    return {"table": table, "units": len(tune_jobs) + len(seed_jobs)}
 
 
 def format_summary(summary: dict) -> str:
-    lines = ["chosen (lr, readout gain) per weights|method: " + ", ".join(
-        f"{k}: lr={v['lr']:g} g={v['gain']:g} (val {100 * v['validation_accuracy']:.1f}%)" for k, v in summary["chosen"].items())]
-    lines.append(f"{'weights':12s} {'method':13s} {'width':>6s} {'params':>10s} {'acc %':>7s} {'sem':>5s}")
+    lines = ["test accuracy (%) at the epoch chosen on validation, mean and SEM over seeds; settings chosen on validation",
+             f"{'weights':12s} {'method':13s} {'width':>6s} {'params':>10s} {'acc %':>7s} {'sem':>5s} {'seeds':>5s} "
+             f"{'lr':>7s} {'gain':>5s} {'epoch':>5s}"]
     for r in summary["table"]:
+        edge = f"  (at the grid's edge: {r['grid_edge']})" if r["grid_edge"] else ""
         lines.append(f"{r['weights']:12s} {r['method']:13s} {r['width']:6d} {r['trained_parameters']:10d} "
-                     f"{100 * r['accuracy_mean']:7.2f} {100 * r['accuracy_sem']:5.2f}")
+                     f"{100 * r['accuracy_mean']:7.2f} {100 * r['accuracy_sem']:5.2f} {r['seeds']:5d} "
+                     f"{r['lr']:7g} {r['gain']:5g} {r['epoch_mean']:5.1f}{edge}")
     return "\n".join(lines)

@@ -1,5 +1,6 @@
-"""Width-sweep figures from <run>/summary_table.csv and tuning.csv: accuracy vs width, accuracy
-vs trained parameters (log axes, SEM error bars), validation accuracy vs lr per readout gain."""
+"""Width-sweep figures from <run>/summary_table.csv and candidates.csv: accuracy vs width, accuracy
+vs trained parameters (log axes, SEM error bars, the settings chosen per width in the caption),
+bias-only validation accuracy vs lr per readout gain at the widest width."""
 
 from __future__ import annotations
 
@@ -32,28 +33,53 @@ def _panels(rows, key):
 
 
 def _caption(folder: Path, rows) -> str:
-    """Seeds and epochs per point, the settings chosen on validation and where each method stops,
-    from the run's saved files (config.json when present, chosen.json, the table)."""
+    """Seeds and epochs per point, the protocol, where each method stops and the settings chosen on
+    validation per width, from the run's saved files (protocol.json when present, the table)."""
     seeds = sorted({int(r["seeds"]) for r in rows})
     parts = [f"seeds per point: {'-'.join(map(str, seeds))}"]
-    config_file = folder / "config.json"
-    if config_file.exists():
-        c = json.loads(config_file.read_text()).get("config", {})
-        parts.append(f"{c.get('epochs', '?')} epochs; settings tuned at {c.get('tune_width', '?')} units, "
-                     f"{c.get('tune_epochs', '?')} epochs, on a {c.get('validation', 0):.0%} validation split")
+    protocol_file = folder / "protocol.json"
+    if protocol_file.exists():
+        p = json.loads(protocol_file.read_text())
+        parts.append(f"{p['epochs']} epochs, the epoch with the best validation accuracy ({p['validation']:.0%} held out); "
+                     f"settings chosen per width on seed(s) {', '.join(map(str, p['tune_seeds']))}")
     widest = max(int(r["width"]) for r in rows)
     for m in dict.fromkeys(r["method"] for r in rows):
         top = max(int(r["width"]) for r in rows if r["method"] == m)
         if top < widest:
             parts.append(f"{m} stops at {top:,} units (compute cap)")
-    lines = ["; ".join(parts)]
-    chosen_file = folder / "chosen.json"
-    if chosen_file.exists():
-        chosen = json.loads(chosen_file.read_text())
-        for w in dict.fromkeys(k.split("|")[0] for k in chosen):
-            lines.append(f"{w}: " + ", ".join(f"{k.split('|')[1]} lr {v['lr']:g}" + (f" g {v['gain']:g}" if v["gain"] != 1 else "")
-                                               for k, v in chosen.items() if k.startswith(w + "|")))
-    return "\n".join(lines) + "\n(g: gain of the frozen readout; readout-trained methods start from gain 1)"
+    lines = ["; ".join(parts), "chosen lr (and frozen-readout gain g) from the narrowest width to the widest:"]
+    for w in dict.fromkeys(r["weights"] for r in rows):
+        for m in dict.fromkeys(r["method"] for r in rows):
+            sel = sorted((r for r in rows if r["weights"] == w and r["method"] == m), key=lambda r: int(r["width"]))
+            if sel and "lr" in sel[0]:
+                picks = " ".join(f"{float(r['lr']):g}" + (f"/g{float(r['gain']):g}" if float(r["gain"]) != 1 else "") for r in sel)
+                lines.append(f"  {w}, {m}: {picks}")
+    return "\n".join(lines) + "\n(g: gain of the frozen readout; readout-trained methods start from the fan-in readout, g = 1)"
+
+
+def _tuning(folder: Path) -> Path | None:
+    """Validation accuracy vs learning rate per readout gain, bias-only on the tuning seeds at the
+    widest width: where in its grid bias learning's choice lies."""
+    if not (folder / "candidates.csv").exists():
+        return None
+    bias = [r for r in read_csv(folder / "candidates.csv") if r["method"] == "bias"]
+    if not bias:
+        return None
+    width = max(int(r["width"]) for r in bias)
+    bias = [r for r in bias if int(r["width"]) == width]
+    weights = list(dict.fromkeys(r["weights"] for r in bias))
+    fig, axes = plt.subplots(1, len(weights), figsize=(5 * len(weights), 3.6), squeeze=False, sharey=True)
+    for ax, w in zip(axes[0], weights):
+        for g in sorted({float(r["gain"]) for r in bias}):
+            sel = sorted((r for r in bias if r["weights"] == w and float(r["gain"]) == g), key=lambda r: float(r["lr"]))
+            ax.plot([float(r["lr"]) for r in sel], [100 * float(r["validation_accuracy"]) for r in sel], marker="o", label=f"g={g:g}")
+        ax.set_xscale("log")
+        ax.set_xlabel("Adam learning rate")
+        ax.set_title(f"bias-only candidates, {w}, {width:,} units", fontsize=10)
+        ax.grid(alpha=0.3)
+    axes[0][0].set_ylabel("best validation accuracy (%)")
+    axes[0][-1].legend(title="readout gain")
+    return save(fig, folder / "tuning_bias_gain.png")
 
 
 def plot(folder: str | Path) -> list[Path]:
@@ -65,22 +91,5 @@ def plot(folder: str | Path) -> list[Path]:
         fig = _panels(rows, key)
         fig.text(0.01, -0.02, caption, ha="left", va="top", fontsize=7.5)
         out.append(save(fig, folder / name))
-    if not (folder / "tuning.csv").exists():
-        return out
-    tuning = read_csv(folder / "tuning.csv")
-    bias = [r for r in tuning if r["method"] == "bias"]
-    if bias:
-        weights = list(dict.fromkeys(r["weights"] for r in bias))
-        fig, axes = plt.subplots(1, len(weights), figsize=(5 * len(weights), 3.6), squeeze=False, sharey=True)
-        for ax, w in zip(axes[0], weights):
-            for g in sorted({float(r["gain"]) for r in bias}):
-                sel = sorted((r for r in bias if r["weights"] == w and float(r["gain"]) == g), key=lambda r: float(r["lr"]))
-                ax.plot([float(r["lr"]) for r in sel], [100 * float(r["accuracy"]) for r in sel], marker="o", label=f"g={g:g}")
-            ax.set_xscale("log")
-            ax.set_xlabel("Adam learning rate")
-            ax.set_title(f"bias-only tuning, {w}, width {bias[0]['width']}")
-            ax.grid(alpha=0.3)
-        axes[0][0].set_ylabel("validation accuracy (%)")
-        axes[0][-1].legend(title="readout gain")
-        out.append(save(fig, folder / "tuning_bias_gain.png"))
-    return out
+    tuning = _tuning(folder)
+    return out + ([tuning] if tuning else [])
