@@ -6,6 +6,7 @@ import pytest
 import torch
 
 import biaslearn as bl
+from biaslearn.data import images
 from biaslearn.data.idx import read_idx
 
 
@@ -64,6 +65,20 @@ def test_real_small_datasets():
     assert digits28.in_features == 784 and len(digits28.train) == 1437
 
 
+def test_mnist1d_is_made_offline_without_touching_global_generators():
+    import random
+
+    np.random.seed(5)
+    random.seed(5)
+    want = np.random.rand(), random.random()
+    np.random.seed(5)
+    random.seed(5)
+    task = images._mnist1d()  # uncached: the package's generator really runs
+    assert (np.random.rand(), random.random()) == want  # the package seeds numpy and random globally; restored
+    assert (len(task.train), len(task.test), task.in_features, task.n_classes) == (4000, 1000, 40, 10)
+    assert abs(float(task.train.x.mean())) < 0.1 and set(task.test.y.tolist()) == set(range(10))
+
+
 def test_variants(digits):
     permuted = bl.load_task("digits+permuted:5")
     assert torch.equal(permuted.train.x.sort(dim=1).values, digits.train.x.sort(dim=1).values)
@@ -75,6 +90,10 @@ def test_variants(digits):
     sub = bl.load_task("digits+classes:3-5")
     assert sub.n_classes == 3 and set(sub.train.y.tolist()) == {0, 1, 2}
     assert len(bl.load_task("digits+train:100").train) == 100
+    wide = bl.load_task("digits+padded:100")
+    assert wide.in_features == 100 and torch.equal(wide.test.x[:, :64], digits.test.x) and not wide.test.x[:, 64:].any()
+    with pytest.raises(bl.BiaslearnError, match="pad to at least"):
+        bl.load_task("digits+padded:10")
 
 
 def test_checksum_mismatch_is_reported(tmp_path):

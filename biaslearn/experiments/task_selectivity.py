@@ -24,10 +24,11 @@ from biaslearn.analysis import (
     untrained_biases,
 )
 from biaslearn.errors import BiaslearnError
-from biaslearn.experiments import multitask
+from biaslearn.experiments import taskbank
 from biaslearn.config import parse_pairs
-from biaslearn.experiments.ffnet import mean_sem, readout_spec
+from biaslearn.experiments.ffnet import build, fit, mean_sem, readout_spec
 from biaslearn.models import WeightDistribution
+from biaslearn.models.bank import BiasBank, bank_parameter_names
 from biaslearn.models.feedforward import NetworkSpec
 from biaslearn.models.multihead import MultiHead
 from biaslearn.results import RunFolder
@@ -37,10 +38,17 @@ NAME = "task-selectivity"
 DESCRIPTION = "Fig. 1C: task variance clusters of a multi-task bias bank, Spearman(TV, bias), multi-head baseline"
 
 
+# the paper's 7 tasks where their data exist (mnist, kmnist, emnist-* need BIASLEARN_DATA_DIR),
+# topped up from real 28x28 datasets we ship and their permuted / rotated variants
+TASKS = ("mnist", "kmnist", "fashion-mnist", "emnist-letters", "mnist-subset", "digits28", "fashion-mnist+permuted:1")
+FALLBACKS = ("fashion-mnist+rotated:90", "mnist-subset+permuted:1", "mnist-subset+rotated:90",
+             "fashion-mnist+permuted:2", "digits28+permuted:1")
+
+
 @dataclass(frozen=True)
 class Config:
-    tasks: tuple[str, ...] = multitask.TASKS
-    fallbacks: tuple[str, ...] = multitask.FALLBACKS
+    tasks: tuple[str, ...] = TASKS
+    fallbacks: tuple[str, ...] = FALLBACKS
     n_tasks: int = 7
     width: int = 32000
     seeds: tuple[int, ...] = (0, 1, 2)  # network seeds: the analysis per seed is the across-seed baseline
@@ -73,7 +81,7 @@ class Config:
 
 
 QUICK = {
-    "tasks": multitask.QUICK["tasks"], "fallbacks": (), "n_tasks": 4, "width": 1024, "seeds": (0, 1, 2), "epochs": 4,
+    "tasks": ("fashion-mnist+train:3000", "mnist-subset", "digits28", "fashion-mnist+train:3000+permuted:1"), "fallbacks": (), "n_tasks": 4, "width": 1024, "seeds": (0, 1, 2), "epochs": 4,
     "lrs": ("bias=0.05",), "samples": 500, "k_max": 8, "multihead_width": 256, "multihead_epochs": 2,
     "label_permutations": 200, "untrained_draws": 9, "cluster_shuffles": 9,
 }
@@ -107,11 +115,35 @@ def spearman_nulls(model, inputs: list[torch.Tensor], tv: np.ndarray, bias: np.n
     return summary, arrays, cluster_r2
 
 
+def bias_unit(folder: RunFolder, **kwargs) -> dict:
+    """Bias learning on one task at a fixed rate; the trained bias vector is saved next to the
+    result (biases.npz)."""
+    result, model = fit(folder, **kwargs)
+    if model is None:
+        raise BiaslearnError(f"bias learning diverged on {kwargs['task']}; lower the bias learning rate")
+    params = dict(model.named_parameters())
+    folder.save_arrays("biases", {k: params[k].detach().numpy() for k in bank_parameter_names(model)})
+    return result
+
+
+def training_jobs(config: Config, tasks: list[str], n_out: int) -> list[tuple]:
+    lr = parse_pairs(config.lrs, "lrs")["bias"]
+    return [(f"bias-{taskbank.tag(task)}-s{seed}", bias_unit,
+             dict(task=task, width=config.width, method="bias", seed=seed, weights=config.weights, gain=config.gain,
+                  lr=lr, epochs=config.epochs, batch_size=config.batch_size, out_features=n_out))
+            for seed in config.seeds for task in tasks]
+
+
+def load_bank(folder: RunFolder, config: Config, tasks: list[str], seed: int, n_out: int) -> BiasBank:
+    """The seed's frozen network with a BiasBank filled from the saved bias units."""
+    model = build(data.load_task(tasks[0]).in_features, config.width, n_out, seed=seed, weights=config.weights, gain=config.gain)
+    return taskbank.fill_bank(model, {t: folder.sub(f"bias-{taskbank.tag(t)}-s{seed}") for t in tasks})
+
+
 def bank_analysis(folder: RunFolder, config: Config, tasks: list[str], seed: int, n_out: int) -> dict:
-    in_features = data.load_task(tasks[0]).in_features
-    bank = multitask.load_bank(folder, config, tasks, seed, n_out, in_features)
+    bank = load_bank(folder, config, tasks, seed, n_out)
     model = bank.model
-    inputs = [multitask.test_inputs(t, config.samples)[0] for t in tasks]
+    inputs = [taskbank.test_inputs(t, config.samples)[0] for t in tasks]
     tv, bias, off, off_units = [], [], [], []
     for t, x in zip(tasks, inputs):
         bank.use(t)
@@ -189,9 +221,9 @@ def multihead_unit(sub: RunFolder, *, config: Config, tasks: list[str]) -> dict:
 
 
 def run(config: Config, folder: RunFolder) -> dict:
-    tasks, skipped = multitask.resolve_tasks(config)
-    n_out = multitask.out_features(tasks)
-    rows = folder.units(multitask.training_jobs(config, tasks, ("bias",), n_out), label="task-selectivity biases")
+    tasks, skipped = taskbank.resolve_tasks((*config.tasks, *config.fallbacks), config.n_tasks)
+    n_out = taskbank.out_features(tasks)
+    rows = folder.units(training_jobs(config, tasks, n_out), label="task-selectivity biases")
     folder.write_csv("bias_results.csv", rows)
     per_seed = {str(s): bank_analysis(folder, config, tasks, s, n_out) for s in config.seeds}
     mh = folder.unit("multihead", multihead_unit, config=config, tasks=tasks)
