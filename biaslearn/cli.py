@@ -44,9 +44,23 @@ def _format_summary(name: str, summary: dict) -> str:
     return json.dumps(summary, indent=2, default=float)
 
 
+def _check_out(out: str) -> None:
+    """--out names a writable folder, or one to create inside an existing writable folder."""
+    path = Path(out)
+    folder, role = (path, "") if path.exists() else (path.parent, "its parent folder ")
+    if not folder.exists():
+        raise BiaslearnError(f"--out {out}: {role}{folder} does not exist; create it first (mkdir -p {folder}) or pick another folder")
+    if not folder.is_dir():
+        raise BiaslearnError(f"--out {out}: {role}{folder} is not a folder; pick another --out")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise BiaslearnError(f"--out {out}: {role}{folder} is not writable; pick a folder you can write to")
+
+
 def _cmd_run(args) -> int:
     from biaslearn.experiments.runner import run_experiment
 
+    if args.out:
+        _check_out(args.out)
     if args.data_dir:
         if not Path(args.data_dir).is_dir():
             raise BiaslearnError(f"--data-dir: {args.data_dir} is not a folder")

@@ -2,17 +2,21 @@
 
     <run>/config.json      resolved config + experiment name + library/torch versions + git commit
     <run>/summary.json     the run's final numbers (written last: its presence means "complete")
+    <run>/units.json       SHA-256 of every unit's result.json when the summary was written
     <run>/units/<name>/    one resumable unit of work each (result.json marks it complete)
     <run>/*.json|csv|npz|png  metrics, arrays, figures
 
-All writes are atomic. A unit whose result.json exists is never recomputed, so an interrupted
-run resumes where it stopped."""
+All writes are atomic. A unit whose result.json holds a result is never recomputed, so an
+interrupted run resumes where it stopped; a unit whose result.json is damaged is computed again
+(one warning names the file)."""
 
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
+import logging
 import platform
 import subprocess
 from pathlib import Path
@@ -25,13 +29,17 @@ from biaslearn.errors import BiaslearnError
 from biaslearn.progress import Progress
 
 UNIT_RESULT = "result.json"
+log = logging.getLogger("biaslearn.results")
 
 
 def versions() -> dict[str, str]:
     import torch
+    from importlib import metadata
 
-    import biaslearn
-
+    try:
+        version = metadata.version("biaslearn")
+    except metadata.PackageNotFoundError:  # run from a source tree that was never installed
+        version = "unknown"
     try:
         commit = subprocess.run(
             ["git", "rev-parse", "HEAD"], cwd=Path(__file__).parent, capture_output=True, text=True, timeout=5
@@ -39,7 +47,7 @@ def versions() -> dict[str, str]:
     except (OSError, subprocess.SubprocessError):
         commit = ""
     return {
-        "biaslearn": biaslearn.__version__,
+        "biaslearn": version,
         "torch": torch.__version__,
         "numpy": np.__version__,
         "python": platform.python_version(),
@@ -64,7 +72,10 @@ def _run_unit(folder: "RunFolder", name: str, fn: Callable, kwargs: dict) -> dic
 class RunFolder:
     def __init__(self, path: str | Path, *, show_progress: bool = True, executor=None):
         self.path = Path(path)
-        self.path.mkdir(parents=True, exist_ok=True)
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise BiaslearnError(f"run folder {self.path}: cannot be created ({exc.strerror}); pick a folder you can write to") from None
         self.show_progress = show_progress
         self.executor = executor or InProcessExecutor()
 
@@ -128,10 +139,12 @@ class RunFolder:
         return (self.path / "units" / name / UNIT_RESULT).exists()
 
     def unit(self, name: str, fn: Callable[..., dict], **kwargs) -> dict:
-        """fn(subfolder, **kwargs) -> dict, run once: a completed unit's saved result is returned."""
+        """fn(subfolder, **kwargs) -> dict, run once: a completed unit's saved result is returned
+        (a damaged one is computed again)."""
         sub = self.sub(name)
-        if sub.file(UNIT_RESULT).exists():
-            return sub.read_json(UNIT_RESULT)
+        saved = _readable_result(sub.file(UNIT_RESULT))
+        if saved is not None:
+            return saved
         result = fn(sub, **kwargs)
         sub.write_json(UNIT_RESULT, result)
         return result
@@ -155,5 +168,44 @@ class RunFolder:
             return self.executor.map(tracked, [(self, n, f, k) for n, f, k in jobs])
         return self.executor.map(_run_unit, [(self, n, f, k) for n, f, k in jobs])
 
+    def unit_results(self) -> dict[str, str]:
+        """{unit path under units/: SHA-256 of its result.json} for every finished unit, nested ones included."""
+        root = self.path / "units"
+        files = sorted(root.rglob(UNIT_RESULT)) if root.is_dir() else []
+        return {str(f.parent.relative_to(root)): hashlib.sha256(f.read_bytes()).hexdigest() for f in files}
+
+    def damaged_units(self, recorded: dict[str, str] | None) -> list[str]:
+        """Units whose result.json is missing, unreadable or changed since `recorded` (unit_results
+        at the time the summary was written; None: check only that each result reads). Their
+        result.json is removed, so the next run computes them again."""
+        root = self.path / "units"
+        if recorded is None:
+            recorded = {name: None for name in self.unit_results()}
+        damaged = []
+        for name, digest in recorded.items():
+            path = root / name / UNIT_RESULT
+            ok = path.exists() and (digest is None or hashlib.sha256(path.read_bytes()).hexdigest() == digest)
+            if not ok or _readable_result(path) is None:
+                log.warning("%s is missing or damaged; that unit is computed again", path)
+                path.unlink(missing_ok=True)
+                damaged.append(name)
+        return damaged
+
     def progress(self, total: int, label: str = "") -> Progress:
         return Progress(total, label, enabled=self.show_progress)
+
+
+def _readable_result(path: Path) -> dict | None:
+    """The unit result saved at `path`, or None if there is none or it is damaged (then it is
+    removed, with one warning naming it)."""
+    try:
+        result = json.loads(path.read_text())
+    except FileNotFoundError:
+        return None
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        result = None
+    if isinstance(result, dict):
+        return result
+    log.warning("%s is damaged; that unit is computed again", path)
+    path.unlink(missing_ok=True)
+    return None

@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import hashlib
 
+import numpy as np
 import torch
+
+from biaslearn.errors import BiaslearnError
 
 
 def stream_seed(seed: int, stream: str) -> int:
     """A 63-bit integer derived from `seed` and the stream name, stable across runs and platforms."""
     if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
-        raise ValueError(f"seed: expected a non-negative int, got {seed!r}")
+        raise BiaslearnError(f"seed: expected a non-negative int, got {seed!r}")
     digest = hashlib.blake2b(f"{seed}/{stream}".encode(), digest_size=8).digest()
     return int.from_bytes(digest, "little") & ((1 << 63) - 1)
 
@@ -25,3 +28,8 @@ def generator(seed: int, stream: str) -> torch.Generator:
     g = torch.Generator(device="cpu")
     g.manual_seed(stream_seed(seed, stream))
     return g
+
+
+def numpy_generator(seed: int, stream: str) -> np.random.Generator:
+    """The numpy counterpart of `generator`: a fresh numpy Generator for `stream` under `seed`."""
+    return np.random.default_rng(stream_seed(seed, stream))

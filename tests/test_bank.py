@@ -53,6 +53,10 @@ def test_bank_refuses_other_weights_and_corrupt_files(bank_with_two_tasks, tmp_p
     other = bl.feedforward(64, [256], 10, seed=4, weights="uniform_fan_in:1", readout="uniform_fan_in:16")
     with pytest.raises(bl.BiaslearnError, match="made for a network with weights sha256"):
         bl.BiasBank.load(path, model=other)
+    readout_only = bl.feedforward(64, [256], 10, seed=3, weights="uniform_fan_in:1", readout="uniform_fan_in:4")
+    assert torch.equal(readout_only.hidden[0].weight, net.hidden[0].weight)  # only the frozen readout differs
+    with pytest.raises(bl.BiaslearnError, match="made for a network with weights sha256"):
+        bl.BiasBank.load(path, model=readout_only)
     data = bytearray(path.read_bytes())
     (tmp_path / "truncated.safetensors").write_bytes(bytes(data[: len(data) // 2]))
     with pytest.raises(bl.BiaslearnError, match="truncated or corrupt"):

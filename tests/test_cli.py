@@ -93,3 +93,42 @@ def test_cli_run_killed_mid_run_resumes_to_identical_summary(tmp_path):
     subprocess.run([*args, "--out", str(tmp_path / "b")], check=True, capture_output=True)
     a, b = (json.loads((tmp_path / x / "summary.json").read_text()) for x in "ab")
     assert a == b
+
+
+def test_three_bad_inputs_a_new_user_tries(tmp_path, capsys):
+    (tmp_path / "a_file").write_text("")
+    cases = [
+        (["run", "--quick", "--out", str(tmp_path / "missing" / "run")], "missing does not exist; create it first"),
+        (["run", "--quick", "--out", str(tmp_path / "a_file" / "run")], "a_file is not a folder"),
+        (["run", "--quick", "--set", "widths=2000000000", "--out", str(tmp_path / "huge")], "GiB available; use fewer units"),
+        (["run", "--quick", "--set", "dataset=fashion-mnist+train:999999999", "--out", str(tmp_path / "many")],
+         "fashion-mnist has 60,000 training samples; ask for at most"),
+    ]
+    for argv, message in cases:
+        assert main(argv) == 2, argv
+        err = capsys.readouterr().err.strip()
+        assert message in err and err.count("\n") == 0 and "Traceback" not in err, err
+    assert not (tmp_path / "missing").exists()
+    # the folder of a run that failed before computing anything takes a corrected config
+    assert main(["run", "compare", *TINY, "--out", str(tmp_path / "many")]) == 0
+
+
+def test_damaged_unit_results_are_recomputed_and_the_summary_verified(tmp_path, capsys, caplog):
+    out = tmp_path / "run"
+    assert main(["run", "compare", *TINY, "--out", str(out)]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    garbled = out / "units" / "w16-readout-s0-lr0.01-g1" / "result.json"
+    garbled.write_text('{"test_accuracy": 0.9')  # truncated mid-write by a crash of another tool
+    edited = out / "units" / "w64-bias-s0-lr0.1-g16" / "result.json"
+    result = json.loads(edited.read_text())
+    edited.write_text(json.dumps({**result, "validation_accuracy": 0.99}))  # still valid JSON: caught by units.json
+    before = {p: p.stat().st_mtime_ns for p in out.glob("units/*/result.json") if p not in (garbled, edited)}
+    capsys.readouterr()
+    assert main(["run", "compare", *TINY, "--out", str(out)]) == 0
+    assert "already complete" not in capsys.readouterr().out
+    warned = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert len(warned) == 2 and any(str(garbled) in w for w in warned) and any(str(edited) in w for w in warned)
+    assert all(p.stat().st_mtime_ns == t for p, t in before.items())  # nothing good is recomputed
+    assert json.loads((out / "summary.json").read_text()) == summary
+    recomputed = json.loads(edited.read_text())
+    assert {k: v for k, v in recomputed.items() if k != "seconds"} == {k: v for k, v in result.items() if k != "seconds"}

@@ -2,7 +2,7 @@ import pytest
 import torch
 
 import biaslearn as bl
-from biaslearn.models import WeightDistribution
+from biaslearn.models import WeightDistribution, recurrent
 from biaslearn.models.roles import parameter_roles
 
 
@@ -65,3 +65,15 @@ def test_large_negative_bias_switches_relu_units_off_exactly():
         net.hidden[0].bias[:5] = -1e6
     h = net.hidden_activity(torch.rand(10, 4))[-1]
     assert torch.all(h[:, :5] == 0)
+
+
+def test_a_network_that_cannot_fit_in_memory_is_refused_before_allocating(monkeypatch):
+    from biaslearn import memory
+
+    with pytest.raises(bl.BiaslearnError, match=r"784 x 2000000000 x 10 units .* GiB available; use fewer units"):
+        bl.feedforward(784, [2_000_000_000], 10, seed=0)
+    monkeypatch.setattr(memory, "available_bytes", lambda: 10_000)
+    with pytest.raises(bl.BiaslearnError, match="needs 0.0 GiB"):
+        bl.feedforward(64, [64], 10, seed=0)  # 4,810 parameters x 4 bytes > 10,000 bytes
+    with pytest.raises(bl.BiaslearnError, match="recurrent network of 64 units"):
+        recurrent(1, 64, 1, seed=0)

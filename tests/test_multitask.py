@@ -13,7 +13,7 @@ from biaslearn.experiments import multitask, taskbank
 from biaslearn.models.bank import BiasBank
 from biaslearn.results import RunFolder
 
-TINY = dict(tasks=("mnist-subset", "digits28", "mnist1d+padded:784"), width=512, full_width=64, seeds=(0,), epochs=4,
+TINY = dict(tasks=("mnist-subset", "digits28", "mnist1d+padded:784"), width=512, full_width=64, seeds=(0,), epochs=4, min_steps=60,
             learning_rates=("bias=0.03/0.1", "readout=0.01", "full=0.003"), gains=("bias=4/16",), cross_samples=300)
 
 

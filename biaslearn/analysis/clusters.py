@@ -28,7 +28,7 @@ def _kmeans(x: np.ndarray, k: int, seed: int):
 
 
 def _sample(n: int, size: int, seed: int) -> np.ndarray:
-    return np.random.default_rng(seed).choice(n, size=min(n, size), replace=False)
+    return rng.numpy_generator(seed, "clusters/silhouette-sample").choice(n, size=min(n, size), replace=False)
 
 
 def cluster_profiles(profiles: np.ndarray, k_range=(2, 20), *, seed: int, silhouette_sample: int = 4000) -> ClusterResult:

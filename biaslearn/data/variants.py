@@ -65,7 +65,10 @@ def class_subset(task: Task, classes: list[int]) -> Task:
 def limit_train(task: Task, n: int, *, generator: torch.Generator) -> Task:
     if n < 1:
         raise BiaslearnError(f"train: expected a positive sample count, got {n}")
-    if n >= len(task.train):
+    if n > len(task.train):
+        raise BiaslearnError(f"train:{n}: {task.name} has {len(task.train):,} training samples; ask for at most that "
+                             "many, or drop '+train' to use them all")
+    if n == len(task.train):
         return task
     index = torch.randperm(len(task.train), generator=generator)[:n]
     return Task(f"{task.name}+train:{n}", task.train.subset(index), task.test, task.n_classes)

@@ -13,6 +13,7 @@ import logging
 from dataclasses import dataclass
 
 from biaslearn.engine import settings as engine_settings
+from biaslearn.memory import available_bytes
 
 log = logging.getLogger("biaslearn.engine")
 
@@ -23,25 +24,11 @@ def padded(units: int) -> int:
     return (units + 15) // 16 * 16
 
 
-def mem_available() -> int:
-    """Bytes the kernel reports as available (Linux /proc/meminfo), else total memory via sysconf."""
-    try:
-        with open("/proc/meminfo") as f:
-            for line in f:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    import os
-
-    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-
-
 def default_budget() -> int:
     """BUDGET_SHARE of (MemAvailable + what the engine's own store holds, which it can free)."""
     from biaslearn.engine.cache import stored_bytes
 
-    return int(engine_settings.BUDGET_SHARE * (mem_available() + stored_bytes()))
+    return int(engine_settings.BUDGET_SHARE * (available_bytes() + stored_bytes()))
 
 
 @dataclass(frozen=True)

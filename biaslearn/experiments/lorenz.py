@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from biaslearn import rng
 from biaslearn.analysis import forecast
 from biaslearn.data.dynamics import lorenz
 from biaslearn.config import parse_pairs
@@ -141,7 +142,7 @@ def evaluate(folder: RunFolder, net: RecurrentNet, test: torch.Tensor, facts: di
     horizon = tau * config.eval_horizon_taus
     pred, truth = teacher_forced_predictions(net, test, washout=100)
     one_step_nrmse = float(np.sqrt(np.mean((pred - truth) ** 2)))
-    gen = np.random.default_rng(config.seed)
+    gen = rng.numpy_generator(config.seed, "lorenz/forecast-starts")
     high = len(test) - config.warmup - horizon
     starts = np.sort(gen.choice(high, size=min(config.eval_starts, high), replace=False))
     fc, tr = closed_loop_forecasts(net, test, starts, warmup=config.warmup, horizon=horizon)

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from biaslearn import rng
 from biaslearn.analysis import forecast
 from biaslearn.data.dynamics import catalogue
 from biaslearn.errors import BiaslearnError
@@ -110,7 +111,7 @@ def train_one(folder: RunFolder, *, config: Config, system: str, units: int, met
                                  task_key=f"{system}/{config.samples}/{config.pts_per_period}")
         folder.write_csv("history.csv", history)
         seconds = history[-1]["seconds"]
-    gen = np.random.default_rng(config.seed)
+    gen = rng.numpy_generator(config.seed, "many-systems/forecast-starts")
     high = len(test) - config.warmup - config.eval_steps
     if high < 1:
         raise BiaslearnError(f"{system}: test part ({len(test)} steps) too short for warmup + eval_steps; raise samples")

@@ -1,5 +1,6 @@
 """Run a named experiment into a run folder: resolve its config (defaults, --quick, --set),
-refuse to mix configs in one folder, record versions, skip if complete, resume otherwise."""
+refuse to mix configs in one folder, record versions, skip if complete (every unit's result still
+as recorded), resume otherwise."""
 
 from __future__ import annotations
 
@@ -26,6 +27,12 @@ def default_folder(name: str, quick: bool) -> Path:
     return Path("runs") / (f"{name}-quick" if quick else name)
 
 
+def _has_results(folder: RunFolder) -> bool:
+    """Whether anything was computed in the folder (a config.json alone is not a result)."""
+    units = folder.path / "units"
+    return folder.file("summary.json").exists() or (units.is_dir() and any(units.iterdir()))
+
+
 def run_experiment(
     name: str,
     *,
@@ -40,13 +47,17 @@ def run_experiment(
     record = {"experiment": name, "quick": quick, "config": config_io.to_dict(config)}
     if folder.file("config.json").exists():
         saved = folder.read_json("config.json")
-        if {k: saved.get(k) for k in record} != record:
+        if {k: saved.get(k) for k in record} != record and _has_results(folder):
             raise BiaslearnError(
                 f"run folder {folder.path} holds a run of another config; pass --out to a new folder or delete it"
             )
         if folder.file("summary.json").exists():
-            return folder, folder.read_json("summary.json"), True
+            recorded = folder.read_json("units.json") if folder.file("units.json").exists() else None
+            if not folder.damaged_units(recorded):
+                return folder, folder.read_json("summary.json"), True
+            folder.file("summary.json").unlink()  # recomputed below from the units that are still good
     folder.write_json("config.json", {**record, "versions": versions()})
     summary = module.run(config, folder)
+    folder.write_json("units.json", folder.unit_results())
     folder.write_json("summary.json", summary)
     return folder, summary, False

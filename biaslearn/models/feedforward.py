@@ -17,6 +17,7 @@ from torch import nn
 
 from biaslearn import rng
 from biaslearn.errors import BiaslearnError, check_finite
+from biaslearn.memory import check_fits
 from biaslearn.models.activations import ACTIVATIONS, make_activation
 from biaslearn.models.gate import UnitGate
 from biaslearn.models.init import WeightDistribution
@@ -86,7 +87,10 @@ class FeedForward(nn.Module):
         self.spec = spec
         hidden_dist = WeightDistribution.parse(spec.weights)
         readout_dist = WeightDistribution.parse(spec.readout)
-        sizes = (spec.in_features, *spec.hidden)
+        sizes = (spec.in_features, *spec.hidden, spec.out_features)
+        values = sum((a + 1) * b for a, b in zip(sizes, sizes[1:])) + (sum(spec.hidden) if spec.gated else 0)
+        check_fits(4 * values, f"a network of {' x '.join(map(str, sizes))} units ({values:,} float32 parameters)")
+        sizes = sizes[:-1]
         self.hidden = nn.ModuleList(
             _linear(sizes[i], sizes[i + 1], hidden_dist, spec.bias_init, spec.seed, f"hidden/{i}")
             for i in range(len(spec.hidden))

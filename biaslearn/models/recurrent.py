@@ -42,6 +42,7 @@ from torch import nn
 
 from biaslearn import rng
 from biaslearn.errors import BiaslearnError, check_finite
+from biaslearn.memory import check_fits
 from biaslearn.models.activations import ACTIVATIONS, make_activation
 from biaslearn.models.init import WeightDistribution
 
@@ -114,6 +115,8 @@ class RecurrentNet(nn.Module):
         super().__init__()
         self.spec = spec
         n = spec.units
+        values = n * (n + spec.in_features + spec.out_features + 2)
+        check_fits(4 * values, f"a recurrent network of {n:,} units ({values:,} float32 parameters)")
         self.W = _frozen(spec.recurrent, (n, n), spec.seed, "recurrent")
         self.B = _frozen(spec.input, (n, spec.in_features), spec.seed, "input")
         self.C = _frozen(spec.readout, (spec.out_features, n), spec.seed, "readout")

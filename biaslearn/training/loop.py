@@ -4,8 +4,6 @@ task's test split after each epoch, an optional checkpoint per epoch for exact r
 
 from __future__ import annotations
 
-import hashlib
-import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -88,18 +86,19 @@ def plain_epoch(model, params, optimizer, split: Split, order: torch.Tensor, los
     return total / max(1, batches)
 
 
-def run_fingerprint(model: nn.Module, task: Task, method: Method, config: TrainConfig) -> str:
-    """Identifies a training run for checkpoint matching: config, method, task shape, weights."""
+def run_fingerprint(model: nn.Module, task: Task, method: Method, config: TrainConfig) -> dict:
+    """Identifies a training run for checkpoint matching: every field that changes its result
+    (the training config, the method, the task's name and sizes, the frozen weights)."""
     from biaslearn.models.feedforward import weights_checksum
 
     linears = [m for m in model.modules() if isinstance(m, nn.Linear)]
-    payload = {
-        "config": config_io.to_dict(config),
+    return {
+        **{f"config.{k}": v for k, v in config_io.to_dict(config).items()},
         "method": method.name,
-        "task": [task.name, len(task.train), len(task.test), task.in_features, task.n_classes],
+        "task": task.name,
+        "task.sizes": [len(task.train), len(task.test), task.in_features, task.n_classes],
         "weights": weights_checksum(linears) if linears else "",
     }
-    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
 
 
 def train(

@@ -11,8 +11,6 @@ anything is saved, so the last good checkpoint stays on disk.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import math
 import time
 from dataclasses import dataclass
@@ -51,10 +49,11 @@ class SequenceTrainConfig:
             raise BiaslearnError(f"clip: expected a number >= 0, got {self.clip!r}")
 
 
-def fingerprint(model: nn.Module, method: Method, config: SequenceTrainConfig, task_key: str) -> str:
+def fingerprint(model: nn.Module, method: Method, config: SequenceTrainConfig, task_key: str) -> dict:
+    """Every field that changes a sequence run's result, for checkpoint matching."""
     checksum = model.weights_checksum() if hasattr(model, "weights_checksum") else ""
-    payload = {"config": config_io.to_dict(config), "method": method.name, "task": task_key, "weights": checksum}
-    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+    return {**{f"config.{k}": v for k, v in config_io.to_dict(config).items()}, "method": method.name, "task": task_key,
+            "weights": checksum}
 
 
 def train_sequence(
