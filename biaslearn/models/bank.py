@@ -94,6 +94,7 @@ class BiasBank:
             "model": type(self.model).__name__,
             "spec": json.dumps(spec.__dict__ if spec is not None else None, default=list),
         }
+        metadata["content"] = _content_checksum(metadata, tensors)
         return atomic.write_with(path, lambda tmp: save_file(tensors, tmp, metadata=metadata))
 
     @classmethod
@@ -113,9 +114,17 @@ class BiasBank:
             raise BiaslearnError(f"bias bank {path}: not a readable safetensors file ({exc}); it may be truncated or corrupt") from None
         if metadata.get("format") != FORMAT:
             raise BiaslearnError(f"bias bank {path}: format {metadata.get('format')!r}, expected {FORMAT!r}")
+        if "content" in metadata and metadata["content"] != _content_checksum(metadata, tensors):  # files since 2026-12
+            raise BiaslearnError(f"bias bank {path}: contents do not match their checksum; the file is corrupt")
         weights = {k[len("weights/"):]: v for k, v in tensors.items() if k.startswith("weights/")}
-        if tensors_checksum(weights) != metadata["checksum"]:
-            raise BiaslearnError(f"bias bank {path}: stored weights do not match their checksum; the file is corrupt")
+        try:
+            tasks = json.loads(metadata["tasks"])
+            if tensors_checksum(weights) != metadata["checksum"]:
+                raise BiaslearnError(f"bias bank {path}: stored weights do not match their checksum; the file is corrupt")
+        except (KeyError, ValueError) as exc:
+            if isinstance(exc, BiaslearnError):
+                raise
+            raise BiaslearnError(f"bias bank {path}: damaged metadata ({type(exc).__name__}); the file is corrupt") from None
         if model is None:
             model = _rebuild(metadata, path)
             missing = model.load_state_dict(weights, strict=False)
@@ -128,7 +137,7 @@ class BiasBank:
                 f"this network has {bank.checksum[:12]}; build the network with the bank's seed and spec"
             )
         expected = set(bank_parameter_names(model))
-        for task in json.loads(metadata["tasks"]):
+        for task in tasks:
             prefix = f"bank/{task}/"
             entry = {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}
             if set(entry) != expected:
@@ -137,10 +146,22 @@ class BiasBank:
         return bank
 
 
+def _content_checksum(metadata: dict, tensors: dict[str, torch.Tensor]) -> str:
+    """SHA-256 of everything a bank file holds but this checksum: metadata and every tensor."""
+    fields = json.dumps({k: v for k, v in metadata.items() if k != "content"}, sort_keys=True)
+    return hashlib.sha256((fields + tensors_checksum(tensors)).encode()).hexdigest()
+
+
 def _rebuild(metadata: dict, path: Path) -> nn.Module:
     from biaslearn.models.feedforward import FeedForward, NetworkSpec
 
-    spec = json.loads(metadata.get("spec") or "null")
-    if metadata.get("model") != "FeedForward" or spec is None:
+    try:
+        spec = json.loads(metadata.get("spec") or "null")
+    except ValueError:
+        raise BiaslearnError(f"bias bank {path}: damaged spec in its metadata; the file is corrupt") from None
+    if metadata.get("model") != "FeedForward" or not isinstance(spec, dict):
         raise BiaslearnError(f"bias bank {path}: holds a {metadata.get('model')}; pass the model to BiasBank.load")
-    return FeedForward(NetworkSpec(**spec))
+    try:
+        return FeedForward(NetworkSpec(**spec))
+    except TypeError as exc:
+        raise BiaslearnError(f"bias bank {path}: its spec does not describe a network ({exc}); the file is corrupt") from None
