@@ -12,10 +12,11 @@ from biaslearn.data import Task, from_tensors, load_task
 from biaslearn.errors import BiaslearnError
 from biaslearn.models import FeedForward, NetworkSpec, WeightDistribution, feedforward
 from biaslearn.models.bank import BiasBank
+from biaslearn.models.bitfit import BiasOnly, bias_only
 from biaslearn.training import METHODS, TrainConfig, evaluate, get_method, train, train_epochs
 
 __all__ = [
     "Task", "from_tensors", "load_task", "BiaslearnError", "FeedForward", "NetworkSpec",
-    "WeightDistribution", "feedforward", "BiasBank", "METHODS", "TrainConfig", "evaluate",
+    "WeightDistribution", "feedforward", "BiasBank", "bias_only", "BiasOnly", "METHODS", "TrainConfig", "evaluate",
     "get_method", "train", "train_epochs",
 ]

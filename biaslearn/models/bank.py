@@ -28,9 +28,10 @@ def bank_parameter_names(model: nn.Module) -> list[str]:
     return [name for name, p in model.named_parameters() if id(p) in ids]
 
 
-def frozen_tensors(model: nn.Module) -> dict[str, torch.Tensor]:
-    """Every parameter and buffer that is not a bank entry, by state-dict name."""
-    banked = set(bank_parameter_names(model))
+def frozen_tensors(model: nn.Module, banked=None) -> dict[str, torch.Tensor]:
+    """Every parameter and buffer that is not a bank entry (`banked`, default
+    bank_parameter_names), by state-dict name."""
+    banked = set(bank_parameter_names(model) if banked is None else banked)
     return {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items() if k not in banked}
 
 
@@ -44,18 +45,28 @@ def tensors_checksum(tensors: dict[str, torch.Tensor]) -> str:
 
 
 class BiasBank:
-    """Named bias vectors for one network. `bank.names()`, `store`, `use`, `save`, `BiasBank.load`."""
+    """Named bias vectors for one network. `bank.names()`, `store`, `use`, `save`, `BiasBank.load`.
 
-    def __init__(self, model: nn.Module):
+    `parameters` names the tensors a bank entry holds (default: every bias, the readout's bias and
+    a learned initial state; for a pretrained model, e.g. `bias_only(model).names`); every other
+    parameter and buffer is the frozen part, identified by its SHA-256."""
+
+    def __init__(self, model: nn.Module, parameters=None):
         self.model = model
+        known = dict(model.named_parameters())
+        self.parameters = list(bank_parameter_names(model) if parameters is None else parameters)
+        unknown = [k for k in self.parameters if k not in known]
+        if unknown or not self.parameters:
+            raise BiaslearnError(f"bias bank: parameters {unknown or '(none)'} are not parameters of the model; "
+                                 f"it has {', '.join(list(known)[:6])}{', ...' if len(known) > 6 else ''}")
         self.entries: dict[str, dict[str, torch.Tensor]] = {}
-        self.checksum = tensors_checksum(frozen_tensors(model))
+        self.checksum = tensors_checksum(frozen_tensors(model, self.parameters))
 
     def names(self) -> list[str]:
         return list(self.entries)
 
     def _check_weights(self) -> None:
-        now = tensors_checksum(frozen_tensors(self.model))
+        now = tensors_checksum(frozen_tensors(self.model, self.parameters))
         if now != self.checksum:
             raise BiaslearnError(
                 "bias bank: the network's frozen weights changed since the bank was made "
@@ -67,7 +78,7 @@ class BiasBank:
             raise BiaslearnError(f"bias bank: task name must be a non-empty string without '/', got {name!r}")
         self._check_weights()
         params = dict(self.model.named_parameters())
-        self.entries[name] = {k: params[k].detach().clone() for k in bank_parameter_names(self.model)}
+        self.entries[name] = {k: params[k].detach().clone() for k in self.parameters}
 
     def use(self, name: str) -> nn.Module:
         """Load the biases stored under `name` into the network (in place); returns the network."""
@@ -80,10 +91,14 @@ class BiasBank:
                 params[k].copy_(v)
         return self.model
 
-    def save(self, path: str | Path) -> Path:
+    def save(self, path: str | Path, *, weights: bool = True) -> Path:
+        """Write the bank. weights=False leaves the frozen weights out (only their checksum is
+        kept): the file of a pretrained model's bank then holds its bias vectors alone, and
+        loading it needs the model."""
         from safetensors.torch import save_file
 
-        tensors = {f"weights/{k}": v for k, v in frozen_tensors(self.model).items()}
+        frozen = frozen_tensors(self.model, self.parameters)
+        tensors = {f"weights/{k}": v for k, v in frozen.items()} if weights else {}
         for task, entry in self.entries.items():
             tensors.update({f"bank/{task}/{k}": v.contiguous() for k, v in entry.items()})
         spec = getattr(self.model, "spec", None)
@@ -93,6 +108,8 @@ class BiasBank:
             "tasks": json.dumps(self.names()),
             "model": type(self.model).__name__,
             "spec": json.dumps(spec.__dict__ if spec is not None else None, default=list),
+            "parameters": json.dumps(self.parameters),
+            "weights": "stored" if weights else "checksum only",
         }
         metadata["content"] = _content_checksum(metadata, tensors)
         return atomic.write_with(path, lambda tmp: save_file(tensors, tmp, metadata=metadata))
@@ -117,26 +134,30 @@ class BiasBank:
         if "content" in metadata and metadata["content"] != _content_checksum(metadata, tensors):  # files since 2026-12
             raise BiaslearnError(f"bias bank {path}: contents do not match their checksum; the file is corrupt")
         weights = {k[len("weights/"):]: v for k, v in tensors.items() if k.startswith("weights/")}
+        stored = metadata.get("weights", "stored") == "stored"
         try:
             tasks = json.loads(metadata["tasks"])
-            if tensors_checksum(weights) != metadata["checksum"]:
+            parameters = json.loads(metadata["parameters"]) if "parameters" in metadata else None
+            if stored and tensors_checksum(weights) != metadata["checksum"]:
                 raise BiaslearnError(f"bias bank {path}: stored weights do not match their checksum; the file is corrupt")
         except (KeyError, ValueError) as exc:
             if isinstance(exc, BiaslearnError):
                 raise
             raise BiaslearnError(f"bias bank {path}: damaged metadata ({type(exc).__name__}); the file is corrupt") from None
         if model is None:
+            if not stored:
+                raise BiaslearnError(f"bias bank {path}: saved without its weights; pass the model: BiasBank.load(path, model)")
             model = _rebuild(metadata, path)
             missing = model.load_state_dict(weights, strict=False)
             if missing.unexpected_keys:
                 raise BiaslearnError(f"bias bank {path}: weights do not fit the saved spec ({missing.unexpected_keys[:3]})")
-        bank = cls(model)
+        bank = cls(model, parameters)
         if bank.checksum != metadata["checksum"]:
             raise BiaslearnError(
                 f"bias bank {path}: made for a network with weights sha256 {metadata['checksum'][:12]}, "
                 f"this network has {bank.checksum[:12]}; build the network with the bank's seed and spec"
             )
-        expected = set(bank_parameter_names(model))
+        expected = set(bank.parameters)
         for task in tasks:
             prefix = f"bank/{task}/"
             entry = {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}
