@@ -13,11 +13,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from biaslearn import data
-from biaslearn.config import parse_pairs
 from biaslearn.errors import BiaslearnError
-from biaslearn.experiments.ffnet import chosen_rows, mean_sem, method_grids, train_candidate
+from biaslearn.experiments.ffnet import WidthGrid, chosen_rows, mean_sem, train_candidate
 from biaslearn.results import RunFolder
-from biaslearn.training import METHODS
 from biaslearn.training import selection
 
 NAME = "compare"
@@ -25,7 +23,7 @@ DESCRIPTION = "bias-only vs readout-only vs full on Fashion-MNIST over widths, e
 
 
 @dataclass(frozen=True)
-class Config:
+class Config(WidthGrid):
     dataset: str = "fashion-mnist"
     widths: tuple[int, ...] = (256, 1024, 4096, 16384)
     methods: tuple[str, ...] = ("bias", "readout", "full")
@@ -41,26 +39,9 @@ class Config:
     weights: str = "uniform_fan_in:1"
 
     def __post_init__(self):
-        for w in self.widths:
-            if not isinstance(w, int) or w < 1:
-                raise BiaslearnError(f"widths: expected positive ints, got {w!r}")
-        for m in self.methods:
-            if m not in METHODS or m == "mask":
-                raise BiaslearnError(f"methods: unknown {m!r}; valid: bias, full, readout, bias+readout")
         if not self.widths or not self.methods or not self.seeds:
             raise BiaslearnError("widths, methods and seeds must each list at least one value")
-        if not 0 < self.validation < 1:
-            raise BiaslearnError(f"validation: expected a fraction in (0, 1), got {self.validation}")
-        self.grids()
-        parse_pairs(self.max_width, "max_width", int)
-
-    def grids(self) -> tuple[dict, dict]:
-        """({method: candidate lrs}, {method: candidate readout gains})."""
-        return method_grids(self.methods, self.learning_rates, self.gains, epochs=self.epochs, batch_size=self.batch_size)
-
-    def widths_of(self, method: str) -> tuple[int, ...]:
-        cap = parse_pairs(self.max_width, "max_width", int).get(method)
-        return tuple(w for w in self.widths if cap is None or w <= cap)
+        self.check_grid()
 
 
 QUICK = {"dataset": "fashion-mnist+train:10000", "widths": (64, 512), "epochs": 2, "max_width": ()}

@@ -14,7 +14,7 @@ from biaslearn.config import parse_pairs
 from biaslearn.errors import BiaslearnError
 from biaslearn.models import FeedForward, NetworkSpec
 from biaslearn.models.bank import bank_parameter_names
-from biaslearn.training import TrainConfig, get_method, selection, train
+from biaslearn.training import METHODS, TrainConfig, get_method, selection, train
 
 
 def readout_spec(gain: float) -> str:
@@ -135,6 +135,32 @@ def method_grids(methods, learning_rates, gains, *, epochs: int, batch_size: int
             if not gain > 0:
                 raise BiaslearnError(f"gains: expected positive numbers, got {gain!r} for {m}")
     return rates, gain_grid
+
+
+class WidthGrid:
+    """What the configs of sweeps over (width, method, candidate) share; the config dataclass has
+    the fields widths, methods, learning_rates, gains, epochs, batch_size, validation, max_width."""
+
+    def check_grid(self) -> None:
+        for w in self.widths:
+            if not isinstance(w, int) or w < 1:
+                raise BiaslearnError(f"widths: expected positive ints, got {w!r}")
+        for m in self.methods:
+            if m not in METHODS or m == "mask":
+                raise BiaslearnError(f"methods: unknown {m!r}; valid: bias, full, readout, bias+readout")
+        if not 0 < self.validation < 1:
+            raise BiaslearnError(f"validation: expected a fraction in (0, 1), got {self.validation}")
+        self.grids()
+        parse_pairs(self.max_width, "max_width", int)
+
+    def grids(self) -> tuple[dict, dict]:
+        """({method: candidate lrs}, {method: candidate readout gains})."""
+        return method_grids(self.methods, self.learning_rates, self.gains, epochs=self.epochs, batch_size=self.batch_size)
+
+    def widths_of(self, method: str) -> tuple[int, ...]:
+        """The widths `method` runs at (max_width caps)."""
+        cap = parse_pairs(self.max_width, "max_width", int).get(method)
+        return tuple(w for w in self.widths if cap is None or w <= cap)
 
 
 def chosen_rows(candidates: list[dict], by=("width", "method", "seed")) -> list[dict]:

@@ -15,19 +15,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from biaslearn import data
-from biaslearn.config import parse_pairs
 from biaslearn.errors import BiaslearnError
-from biaslearn.experiments.ffnet import chosen_rows, mean_sem, method_grids, train_candidate
+from biaslearn.experiments.ffnet import WidthGrid, chosen_rows, mean_sem, train_candidate
 from biaslearn.models import WeightDistribution
 from biaslearn.results import RunFolder
-from biaslearn.training import METHODS, selection
+from biaslearn.training import selection
 
 NAME = "width-sweep"
 DESCRIPTION = "Fig. 1A: accuracy vs hidden width / trained parameters, bias vs full vs readout (Fashion-MNIST)"
 
 
 @dataclass(frozen=True)
-class Config:
+class Config(WidthGrid):
     dataset: str = "fashion-mnist"
     widths: tuple[int, ...] = (32, 100, 320, 1000, 3200, 10000, 32000)
     methods: tuple[str, ...] = ("bias", "bias+readout", "readout", "full")
@@ -46,28 +45,14 @@ class Config:
     def __post_init__(self):
         if not self.widths or not self.methods or not self.seeds or not self.weights:
             raise BiaslearnError("widths, methods, seeds and weights must each list at least one value")
-        for w in (*self.widths, self.epochs, self.batch_size):
-            if not isinstance(w, int) or w < 1:
-                raise BiaslearnError(f"widths/epochs/batch_size: expected positive ints, got {w!r}")
-        for m in self.methods:
-            if m not in METHODS or m == "mask":
-                raise BiaslearnError(f"methods: unknown {m!r}; valid: bias, full, readout, bias+readout")
+        for v in (self.epochs, self.batch_size):
+            if not isinstance(v, int) or v < 1:
+                raise BiaslearnError(f"epochs/batch_size: expected positive ints, got {v!r}")
         if not self.tune_seeds or not set(self.tune_seeds) <= set(self.seeds):
             raise BiaslearnError(f"tune_seeds: expected a non-empty subset of seeds {self.seeds}, got {self.tune_seeds}")
         for w in self.weights:
             WeightDistribution.parse(w)
-        if not 0 < self.validation < 1:
-            raise BiaslearnError(f"validation: expected a fraction in (0, 1), got {self.validation}")
-        self.grids()
-        parse_pairs(self.max_width, "max_width", int)
-
-    def grids(self) -> tuple[dict, dict]:
-        """({method: candidate lrs}, {method: candidate readout gains})."""
-        return method_grids(self.methods, self.learning_rates, self.gains, epochs=self.epochs, batch_size=self.batch_size)
-
-    def widths_of(self, method: str) -> tuple[int, ...]:
-        cap = parse_pairs(self.max_width, "max_width", int).get(method)
-        return tuple(w for w in self.widths if cap is None or w <= cap)
+        self.check_grid()
 
 
 QUICK = {
