@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import logging
 import os
 import sys
 import time
@@ -31,6 +32,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--out", help="run folder (default runs/<experiment>[-quick])")
     run.add_argument("--data-dir", help="folder with user datasets (mnist/, kmnist/, emnist-*/); or $BIASLEARN_DATA_DIR")
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
+    run.add_argument("--quiet", action="store_true", help="no progress bar, errors only (the summary is still printed)")
+    run.add_argument("--verbose", action="store_true", help="also log the engine's choices and other details (INFO)")
     sub.add_parser("list", help="list experiments")
     plot = sub.add_parser("plot", help="redraw the figures of a run folder")
     plot.add_argument("folder")
@@ -59,6 +62,10 @@ def _check_out(out: str) -> None:
 def _cmd_run(args) -> int:
     from biaslearn.experiments.runner import run_experiment
 
+    if args.quiet and args.verbose:
+        raise BiaslearnError("--quiet and --verbose: pick one")
+    logging.basicConfig(level=logging.ERROR if args.quiet else logging.INFO if args.verbose else logging.WARNING,
+                        format="%(name)s: %(message)s", stream=sys.stderr)
     if args.out:
         _check_out(args.out)
     if args.data_dir:
@@ -69,7 +76,7 @@ def _cmd_run(args) -> int:
     get_experiment(args.experiment)
     start = time.perf_counter()
     folder, summary, complete = run_experiment(
-        args.experiment, quick=args.quick, overrides=overrides, out=args.out, show_progress=not args.no_progress
+        args.experiment, quick=args.quick, overrides=overrides, out=args.out, show_progress=not (args.no_progress or args.quiet)
     )
     print(_format_summary(args.experiment, summary))
     state = "already complete, nothing recomputed" if complete else f"finished in {time.perf_counter() - start:.1f} s"

@@ -151,10 +151,7 @@ class RunFolder:
 
     def units(self, jobs: list[tuple[str, Callable, dict]], label: str = "") -> list[dict]:
         """Run many units through the executor, skipping finished ones; results in job order."""
-        bar = self.progress(len(jobs), label)
-        done = sum(self.unit_done(name) for name, _, _ in jobs)
-        if done:
-            bar.update(done, skipped=done)
+        bar = self.progress(len(jobs), label, initial=sum(self.unit_done(name) for name, _, _ in jobs))
 
         def tracked(folder, name, fn, kwargs):
             finished = folder.unit_done(name)
@@ -191,8 +188,8 @@ class RunFolder:
                 damaged.append(name)
         return damaged
 
-    def progress(self, total: int, label: str = "") -> Progress:
-        return Progress(total, label, enabled=self.show_progress)
+    def progress(self, total: int, label: str = "", initial: int = 0) -> Progress:
+        return Progress(total, label, enabled=self.show_progress, initial=initial)
 
 
 def _readable_result(path: Path) -> dict | None:

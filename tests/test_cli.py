@@ -132,3 +132,17 @@ def test_damaged_unit_results_are_recomputed_and_the_summary_verified(tmp_path, 
     assert json.loads((out / "summary.json").read_text()) == summary
     recomputed = json.loads(edited.read_text())
     assert {k: v for k, v in recomputed.items() if k != "seconds"} == {k: v for k, v in result.items() if k != "seconds"}
+
+
+def test_verbose_logs_the_engines_choices_once_and_quiet_only_errors(tmp_path, capsys, caplog):
+    import logging
+
+    from biaslearn.engine import runner
+
+    runner._announced.clear()
+    with caplog.at_level(logging.INFO):
+        assert main(["run", "compare", *TINY, "--verbose", "--out", str(tmp_path / "v")]) == 0
+    choices = [r.getMessage() for r in caplog.records if r.getMessage().startswith("engine: kernel")]
+    assert len(choices) == 1 and "cached rows" in choices[0] and "threads" in choices[0]  # 12 engine units, one line
+    assert main(["run", "compare", *TINY, "--quiet", "--verbose", "--out", str(tmp_path / "q")]) == 2
+    assert "pick one" in capsys.readouterr().err

@@ -150,7 +150,7 @@ def test_compiled_kernels_agree_with_torch(variant, outputs, dtype, units, monke
 
 
 def test_planner_choices(caplog):
-    with caplog.at_level(logging.INFO, logger="biaslearn.engine"):
+    with caplog.at_level(logging.DEBUG, logger="biaslearn.engine"):
         assert planner.plan_cache(1000, 100, budget=10**9, mode="auto").storage == "float32"
         assert planner.plan_cache(1000, 100, budget=300_000, mode="auto").storage == "bfloat16"
         assert planner.plan_cache(1000, 100, budget=1000, mode="auto").storage == "stream"
@@ -171,7 +171,7 @@ def test_tiny_budget_streams_and_matches(task):
 
 def test_cache_is_reused_across_calls(task, caplog):
     clear_cache()
-    with caplog.at_level(logging.INFO, logger="biaslearn.engine"):
+    with caplog.at_level(logging.DEBUG, logger="biaslearn.engine"):
         for seed in (0, 1):  # same weights (seed 0 net), different data order
             bl.train(_net(task, "bias"), task, "bias", bl.TrainConfig(epochs=1, seed=seed, engine="fast"))
     assert caplog.text.count("engine cache built") == 2  # train and test rows, once

@@ -81,7 +81,7 @@ class Rows:
                 else:
                     rows = self._rows(self.x[i : i + CHUNK])
                 data[i : i + CHUNK, : self.units] = rows.to(dtype)
-        log.info("engine cache built: %d x %d %s in %.2f s%s", self.samples, self.units, dtype, time.perf_counter() - start,
+        log.debug("engine cache built: %d x %d %s in %.2f s%s", self.samples, self.units, dtype, time.perf_counter() - start,
                  " (from the stored projection)" if projection is not None else "")
         return data
 
@@ -124,7 +124,7 @@ def get_rows(x, weight, bias, storage: str, budget: int) -> Rows:
     k = key(x, weight, bias, storage)
     if k in _store:
         _store.move_to_end(k)
-        log.info("engine cache reused: %d x %d %s", x.shape[0], weight.shape[0], storage)
+        log.debug("engine cache reused: %d x %d %s", x.shape[0], weight.shape[0], storage)
         return _store[k]
     # an activity cache whose float32 projection is stored: relu(P + b) from it (no matmul)
     projection = _store.get(key(x, weight, None, storage)) if bias is not None and storage == "float32" else None

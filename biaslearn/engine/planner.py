@@ -57,6 +57,6 @@ def plan_cache(rows: int, units: int, *, budget: int | None = None, mode: str | 
                     f"float32 rows ({need['float32'] / 2**20:.0f} MiB) exceed the budget; bfloat16 ({need['bfloat16'] / 2**20:.0f} MiB) fits")
     else:
         plan = Plan("stream", 0, budget, f"even bfloat16 rows ({need['bfloat16'] / 2**20:.0f} MiB) exceed the budget; streaming")
-    log.info("engine cache plan: %s for %d rows x %d units (budget %.0f MiB): %s",
+    log.debug("engine cache plan: %s for %d rows x %d units (budget %.0f MiB): %s",
              plan.storage, rows, units, budget / 2**20, plan.reason)
     return plan

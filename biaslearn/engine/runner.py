@@ -57,10 +57,22 @@ def why_not(model, task, method) -> str | None:
     return None
 
 
+_announced: set = set()  # engine choices and reasons already logged
+
+
+def _announce(kernel: str, storage: str, threads: int) -> None:
+    """The engine's choices at INFO, once per process for each distinct combination."""
+    if (kernel, storage, threads) not in _announced:
+        _announced.add((kernel, storage, threads))
+        log.info("engine: kernel %s, cached rows %s, up to %d threads", kernel, storage, threads)
+
+
 def select_runner(model, task, method, config):
     reason = why_not(model, task, method)
     if reason is not None:
-        log.info("engine not used: %s", reason)
+        if reason not in _announced:  # once per process for each reason
+            _announced.add(reason)
+            log.info("engine not used: %s", reason)
         return None
     return EngineRunner(model, task, method)
 
@@ -82,7 +94,7 @@ class EngineRunner:
         self._splits = {}
         for split in (task.train, task.test):
             self.rows(split)
-        log.info("engine runner: method %s, %d units, storage %s, kernel %s", method.name, self.units, self.plan.storage, self.kernel.name)
+        _announce(self.kernel.name, self.plan.storage, self.threads or torch.get_num_threads())
 
     def rows(self, split):
         key = id(split.x)
