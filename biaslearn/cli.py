@@ -1,4 +1,4 @@
-"""The `biaslearn` command: run, list, plot. Argument parsing and dispatch only."""
+"""The `biaslearn` command: run, report, list, plot. Argument parsing and dispatch only."""
 
 from __future__ import annotations
 
@@ -34,6 +34,12 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
     run.add_argument("--quiet", action="store_true", help="no progress bar, errors only (the summary is still printed)")
     run.add_argument("--verbose", action="store_true", help="also log the engine's choices and other details (INFO)")
+    report = sub.add_parser("report", help="one self-contained HTML page with every experiment's claim, table and figures")
+    report.add_argument("--quick", action="store_true", help="use (or make) the --quick runs")
+    report.add_argument("--only", default="", help="comma-separated experiments (default: all)")
+    report.add_argument("--runs", default="runs", help="folder holding the run folders (default: runs)")
+    report.add_argument("--out", help="the HTML file (default: <runs>/report[-quick].html)")
+    report.add_argument("--no-progress", action="store_true", help="no progress bar")
     sub.add_parser("list", help="list experiments")
     plot = sub.add_parser("plot", help="redraw the figures of a run folder")
     plot.add_argument("folder")
@@ -84,6 +90,23 @@ def _cmd_run(args) -> int:
     return 0
 
 
+def _cmd_report(args) -> int:
+    from biaslearn.report import build
+
+    logging.basicConfig(level=logging.WARNING, format="%(name)s: %(message)s", stream=sys.stderr)
+    names = [n.strip() for n in args.only.split(",") if n.strip()] or list(EXPERIMENTS)
+    runs = Path(args.runs)
+    out = Path(args.out) if args.out else runs / f"report{'-quick' if args.quick else ''}.html"
+    if not out.parent.is_dir() and args.out:
+        raise BiaslearnError(f"--out {args.out}: the folder {out.parent} does not exist; create it first or pick another")
+    start = time.perf_counter()
+    made = build(names, quick=args.quick, runs=runs, out=out, show_progress=not args.no_progress)
+    ran = [n for n, how in made["experiments"].items() if how == "ran"]
+    print(f"report: {made['path']} ({made['bytes'] / 2**20:.1f} MiB, {len(names)} experiments; ran {', '.join(ran) or 'none'}; "
+          f"{time.perf_counter() - start:.1f} s)")
+    return 0
+
+
 def _cmd_list() -> int:
     for name in sorted(EXPERIMENTS):
         module = get_experiment(name)
@@ -109,6 +132,8 @@ def main(argv: list[str] | None = None) -> int:
         args = _parser().parse_args(argv)
         if args.command == "run":
             return _cmd_run(args)
+        if args.command == "report":
+            return _cmd_report(args)
         if args.command == "list":
             return _cmd_list()
         if args.command == "plot":

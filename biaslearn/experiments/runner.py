@@ -5,6 +5,7 @@ as recorded), resume otherwise."""
 from __future__ import annotations
 
 import dataclasses
+import time
 from pathlib import Path
 
 from biaslearn import config as config_io
@@ -40,9 +41,12 @@ def run_experiment(
     overrides: dict[str, str] | None = None,
     out: str | Path | None = None,
     show_progress: bool = True,
+    config=None,
 ) -> tuple[RunFolder, dict, bool]:
-    """Returns (folder, summary, was_already_complete)."""
-    module, config = resolve_config(name, quick=quick, overrides=overrides)
+    """Returns (folder, summary, was_already_complete). `config` (a resolved Config) replaces the
+    defaults, --quick and overrides."""
+    module, resolved = resolve_config(name, quick=quick, overrides=overrides)
+    config = resolved if config is None else config
     folder = RunFolder(out or default_folder(name, quick), show_progress=show_progress)
     record = {"experiment": name, "quick": quick, "config": config_io.to_dict(config)}
     if folder.file("config.json").exists():
@@ -57,7 +61,21 @@ def run_experiment(
                 return folder, folder.read_json("summary.json"), True
             folder.file("summary.json").unlink()  # recomputed below from the units that are still good
     folder.write_json("config.json", {**record, "versions": versions()})
+    start = time.perf_counter()
     summary = module.run(config, folder)
+    folder.write_json("timing.json", {"seconds": time.perf_counter() - start,
+                                      "note": "wall time of the last (possibly resumed) call that completed the run"})
     folder.write_json("units.json", folder.unit_results())
     folder.write_json("summary.json", summary)
     return folder, summary, False
+
+
+def saved_config(name: str, folder: Path):
+    """(quick, Config) of the run saved in `folder`, or None if it holds no run of `name`."""
+    path = Path(folder) / "config.json"
+    if not path.exists():
+        return None
+    saved = RunFolder(folder, show_progress=False).read_json("config.json")
+    if saved.get("experiment") != name:
+        raise BiaslearnError(f"run folder {folder} holds a run of {saved.get('experiment')!r}, not {name!r}")
+    return bool(saved.get("quick")), config_io.from_dict(get_experiment(name).Config, saved["config"], where=str(path))
