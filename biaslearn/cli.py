@@ -32,6 +32,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--out", help="run folder (default runs/<experiment>[-quick])")
     run.add_argument("--data-dir", help="folder with user datasets (mnist/, kmnist/, emnist-*/); or $BIASLEARN_DATA_DIR")
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
+    run.add_argument("--executor", default="local", choices=("local", "ray"),
+                     help="where units run: one after another here (local) or as Ray tasks (ray)")
+    run.add_argument("--address", help="with --executor ray: a running cluster ('auto' or host:port); default a local Ray")
     run.add_argument("--quiet", action="store_true", help="no progress bar, errors only (the summary is still printed)")
     run.add_argument("--verbose", action="store_true", help="also log the engine's choices and other details (INFO)")
     report = sub.add_parser("report", help="one self-contained HTML page with every experiment's claim, table and figures")
@@ -81,8 +84,12 @@ def _cmd_run(args) -> int:
     overrides = parse_overrides(args.overrides)
     get_experiment(args.experiment)
     start = time.perf_counter()
+    from biaslearn.executors import make_executor
+
+    executor = make_executor(args.executor, args.address)
     folder, summary, complete = run_experiment(
-        args.experiment, quick=args.quick, overrides=overrides, out=args.out, show_progress=not (args.no_progress or args.quiet)
+        args.experiment, quick=args.quick, overrides=overrides, out=args.out, show_progress=not (args.no_progress or args.quiet),
+        executor=executor,
     )
     print(_format_summary(args.experiment, summary))
     state = "already complete, nothing recomputed" if complete else f"finished in {time.perf_counter() - start:.1f} s"

@@ -26,6 +26,7 @@ import numpy as np
 
 from biaslearn import atomic
 from biaslearn.errors import BiaslearnError
+from biaslearn.executors import InProcessExecutor
 from biaslearn.progress import Progress
 
 UNIT_RESULT = "result.json"
@@ -56,21 +57,13 @@ def versions() -> dict[str, str]:
     }
 
 
-class InProcessExecutor:
-    """Runs units one after the other in this process. A distributed executor (e.g. Ray) only
-    needs the same `map(fn, jobs)` method; jobs are (folder, name, fn, kwargs) tuples of
-    picklable values."""
-
-    def map(self, fn: Callable, jobs: list) -> list:
-        return [fn(*job) for job in jobs]
-
-
 def _run_unit(folder: "RunFolder", name: str, fn: Callable, kwargs: dict) -> dict:
     return folder.unit(name, fn, **kwargs)
 
 
 class RunFolder:
     def __init__(self, path: str | Path, *, show_progress: bool = True, executor=None):
+        """`executor`: where units run (biaslearn.executors; default one after another here)."""
         self.path = Path(path)
         try:
             self.path.mkdir(parents=True, exist_ok=True)
@@ -151,19 +144,15 @@ class RunFolder:
 
     def units(self, jobs: list[tuple[str, Callable, dict]], label: str = "") -> list[dict]:
         """Run many units through the executor, skipping finished ones; results in job order."""
-        bar = self.progress(len(jobs), label, initial=sum(self.unit_done(name) for name, _, _ in jobs))
+        finished = [self.unit_done(name) for name, _, _ in jobs]
+        bar = self.progress(len(jobs), label, initial=sum(finished))
 
-        def tracked(folder, name, fn, kwargs):
-            finished = folder.unit_done(name)
-            result = _run_unit(folder, name, fn, kwargs)
-            if not finished:
-                shown = {k: result[k] for k in ("test_loss", "test_accuracy") if isinstance(result.get(k), float)}
-                bar.update(1, unit=name, **shown)
-            return result
+        def shown(i: int, result: dict) -> None:
+            if not finished[i]:
+                metrics = {k: result[k] for k in ("test_loss", "test_accuracy") if isinstance(result.get(k), float)}
+                bar.update(1, unit=jobs[i][0], **metrics)
 
-        if isinstance(self.executor, InProcessExecutor):
-            return self.executor.map(tracked, [(self, n, f, k) for n, f, k in jobs])
-        return self.executor.map(_run_unit, [(self, n, f, k) for n, f, k in jobs])
+        return self.executor.map(_run_unit, [(self, n, f, k) for n, f, k in jobs], on_result=shown)
 
     def unit_results(self) -> dict[str, str]:
         """{unit path under units/: SHA-256 of its result.json} for every finished unit, nested ones included."""

@@ -42,12 +42,13 @@ def run_experiment(
     out: str | Path | None = None,
     show_progress: bool = True,
     config=None,
+    executor=None,
 ) -> tuple[RunFolder, dict, bool]:
     """Returns (folder, summary, was_already_complete). `config` (a resolved Config) replaces the
-    defaults, --quick and overrides."""
+    defaults, --quick and overrides; `executor` runs the units (biaslearn.executors)."""
     module, resolved = resolve_config(name, quick=quick, overrides=overrides)
     config = resolved if config is None else config
-    folder = RunFolder(out or default_folder(name, quick), show_progress=show_progress)
+    folder = RunFolder(out or default_folder(name, quick), show_progress=show_progress, executor=executor)
     record = {"experiment": name, "quick": quick, "config": config_io.to_dict(config)}
     if folder.file("config.json").exists():
         saved = folder.read_json("config.json")
