@@ -10,13 +10,14 @@ __version__ = "0.1.0"
 
 from biaslearn.data import Task, from_tensors, load_task
 from biaslearn.errors import BiaslearnError
+from biaslearn.forecaster import Forecaster
 from biaslearn.models import FeedForward, NetworkSpec, WeightDistribution, feedforward
 from biaslearn.models.bank import BiasBank
 from biaslearn.models.bitfit import BiasOnly, bias_only
 from biaslearn.training import METHODS, TrainConfig, evaluate, get_method, train, train_epochs
 
 __all__ = [
-    "Task", "from_tensors", "load_task", "BiaslearnError", "FeedForward", "NetworkSpec",
+    "Task", "from_tensors", "load_task", "BiaslearnError", "Forecaster", "FeedForward", "NetworkSpec",
     "WeightDistribution", "feedforward", "BiasBank", "bias_only", "BiasOnly", "METHODS", "TrainConfig", "evaluate",
     "get_method", "train", "train_epochs",
 ]
