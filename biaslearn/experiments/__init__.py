@@ -25,6 +25,7 @@ EXPERIMENTS: dict[str, str] = {
     "task-selectivity": "biaslearn.experiments.task_selectivity",
     "bias-vs-mask": "biaslearn.experiments.bias_vs_mask",
     "scaling": "biaslearn.experiments.scaling",
+    "bitfit": "biaslearn.experiments.bitfit",
 }
 
 
