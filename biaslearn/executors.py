@@ -27,22 +27,30 @@ class InProcessExecutor:
         return results
 
 
-def _call(fn, *args):
+def _call(fn, threads: int, *args):
+    import torch
+
+    torch.set_num_threads(threads)
     return fn(*args)
 
 
 class RayExecutor:
-    """Units as Ray tasks of `cpus_per_unit` CPUs each (Ray then gives each task that many
-    threads). `address`: None or "local" starts a local Ray instance; "auto" or "host:port"
-    joins a running cluster."""
+    """Units as Ray tasks. Each task runs with `threads_per_unit` threads (default: as many as
+    this process's torch uses) and reserves as many CPUs: a unit computes exactly what it would
+    compute in-process (float reductions depend on the thread count), and Ray runs as many units
+    at once as the cluster has CPUs for. `address`: None or "local" starts a local Ray instance;
+    "auto" or "host:port" joins a running cluster."""
 
     name = "ray"
 
-    def __init__(self, address: str | None = None, cpus_per_unit: float = 1.0):
+    def __init__(self, address: str | None = None, threads_per_unit: int | None = None):
         try:
             import ray
         except ImportError:
             raise BiaslearnError("executor ray needs Ray: pip install 'ray==2.60.0'") from None
+        import torch
+
+        self.threads = int(threads_per_unit or torch.get_num_threads())
         self.ray = ray
         if not ray.is_initialized():
             try:
@@ -51,10 +59,10 @@ class RayExecutor:
             except (ConnectionError, ValueError, RuntimeError) as exc:
                 raise BiaslearnError(f"executor ray: cannot reach a Ray cluster at {address!r} ({exc}); "
                                      "start one with `ray start --head` or leave --address out for a local one") from None
-        self.remote = ray.remote(num_cpus=cpus_per_unit, max_retries=0)(_call)
+        self.remote = ray.remote(num_cpus=self.threads, max_retries=0)(_call)
 
     def map(self, fn: Callable, jobs: list, on_result: Callable | None = None) -> list:
-        refs = [self.remote.remote(fn, *job) for job in jobs]
+        refs = [self.remote.remote(fn, self.threads, *job) for job in jobs]
         index = {ref: i for i, ref in enumerate(refs)}
         results: list = [None] * len(refs)
         pending = list(refs)
