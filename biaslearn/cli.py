@@ -56,6 +56,10 @@ def _format_summary(name: str, summary: dict) -> str:
     return json.dumps(summary, indent=2, default=float)
 
 
+def _log_to_stderr(level: int) -> None:
+    logging.basicConfig(level=level, format="%(name)s: %(message)s", stream=sys.stderr)
+
+
 def _check_out(out: str) -> None:
     """--out names a writable folder, or one to create inside an existing writable folder."""
     path = Path(out)
@@ -73,8 +77,7 @@ def _cmd_run(args) -> int:
 
     if args.quiet and args.verbose:
         raise BiaslearnError("--quiet and --verbose: pick one")
-    logging.basicConfig(level=logging.ERROR if args.quiet else logging.INFO if args.verbose else logging.WARNING,
-                        format="%(name)s: %(message)s", stream=sys.stderr)
+    _log_to_stderr(logging.ERROR if args.quiet else logging.INFO if args.verbose else logging.WARNING)
     if args.out:
         _check_out(args.out)
     if args.data_dir:
@@ -100,7 +103,7 @@ def _cmd_run(args) -> int:
 def _cmd_report(args) -> int:
     from biaslearn.report import build
 
-    logging.basicConfig(level=logging.WARNING, format="%(name)s: %(message)s", stream=sys.stderr)
+    _log_to_stderr(logging.WARNING)
     names = [n.strip() for n in args.only.split(",") if n.strip()] or list(EXPERIMENTS)
     runs = Path(args.runs)
     out = Path(args.out) if args.out else runs / f"report{'-quick' if args.quick else ''}.html"

@@ -166,12 +166,13 @@ class RunFolder:
         result.json is removed, so the next run computes them again."""
         root = self.path / "units"
         if recorded is None:
-            recorded = {name: None for name in self.unit_results()}
+            recorded = {str(f.parent.relative_to(root)): None for f in root.rglob(UNIT_RESULT)} if root.is_dir() else {}
         damaged = []
         for name, digest in recorded.items():
             path = root / name / UNIT_RESULT
-            ok = path.exists() and (digest is None or hashlib.sha256(path.read_bytes()).hexdigest() == digest)
-            if not ok or _readable_result(path) is None:
+            data = path.read_bytes() if path.exists() else b""
+            ok = bool(data) and (digest is None or hashlib.sha256(data).hexdigest() == digest) and _parses_to_dict(data)
+            if not ok:
                 log.warning("%s is missing or damaged; that unit is computed again", path)
                 path.unlink(missing_ok=True)
                 damaged.append(name)
@@ -181,17 +182,22 @@ class RunFolder:
         return Progress(total, label, enabled=self.show_progress, initial=initial)
 
 
+def _parses_to_dict(data: bytes) -> bool:
+    try:
+        return isinstance(json.loads(data), dict)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        return False
+
+
 def _readable_result(path: Path) -> dict | None:
     """The unit result saved at `path`, or None if there is none or it is damaged (then it is
     removed, with one warning naming it)."""
     try:
-        result = json.loads(path.read_text())
+        data = path.read_bytes()
     except FileNotFoundError:
         return None
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        result = None
-    if isinstance(result, dict):
-        return result
+    if _parses_to_dict(data):
+        return json.loads(data)
     log.warning("%s is damaged; that unit is computed again", path)
     path.unlink(missing_ok=True)
     return None

@@ -146,3 +146,15 @@ def test_verbose_logs_the_engines_choices_once_and_quiet_only_errors(tmp_path, c
     assert len(choices) == 1 and "cached rows" in choices[0] and "threads" in choices[0]  # 12 engine units, one line
     assert main(["run", "compare", *TINY, "--quiet", "--verbose", "--out", str(tmp_path / "q")]) == 2
     assert "pick one" in capsys.readouterr().err
+
+
+def test_a_run_without_units_json_checks_each_result_once(tmp_path, capsys, caplog):
+    """Runs finished before units.json existed: a garbled result gives one warning, not two."""
+    out = tmp_path / "run"
+    assert main(["run", "compare", *TINY, "--out", str(out)]) == 0
+    (out / "units.json").unlink()
+    garbled = out / "units" / "w16-readout-s0-lr0.01-g1" / "result.json"
+    garbled.write_text("{")
+    assert main(["run", "compare", *TINY, "--out", str(out)]) == 0
+    warned = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert len(warned) == 1 and str(garbled) in warned[0], warned
